@@ -1,0 +1,5 @@
+import sys
+
+from mediumvc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,163 @@
+"""Model directories: `config.json` + `model.safetensors` (+ `README.md`, the model card).
+
+Saved atomically (a killed save never leaves a half-written directory) and loaded without
+unpickling anything. Every way a directory can be wrong is one `CheckpointError` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mediumvc.config import ModelConfig
+from mediumvc.errors import CheckpointError
+from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
+from mediumvc.nets.mediumvc import MediumVC
+from mediumvc.speaker.dvector import DVector
+
+FORMAT = "mediumvc-model"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+_PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin", ".pkl", ".tar"}
+
+
+@dataclass
+class LoadedModel:
+    config: ModelConfig
+    model: MediumVC  # eval mode, plain (folded) weights
+    dvector: DVector | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _plain_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """State dict with weight norm folded, without touching the live module."""
+    return fold_weight_norm_state({k: v.detach() for k, v in module.state_dict().items()})
+
+
+def save_model_dir(
+    path: str | os.PathLike,
+    config: ModelConfig,
+    model: MediumVC,
+    dvector: DVector | None = None,
+    *,
+    info: dict[str, Any] | None = None,
+    card: str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
+    """Write a model directory. An existing one at `path` is replaced only once the new one is complete.
+
+    dtype: storage precision (float16/bfloat16 halve the size; weights load back as float32).
+    """
+    path = Path(path)
+    state = {k: v.to(dtype).contiguous() for k, v in _plain_state(model).items()}
+    if config.speaker_encoder == "dvector":
+        if dvector is None:
+            raise ValueError("config.speaker_encoder is 'dvector' but no DVector was given to save")
+        state.update({f"dvector.{k}": v.to(dtype).contiguous() for k, v in dvector.state_dict().items()})
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config.to_dict(), "info": info or {}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
+        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        if card:
+            (staging / CARD_FILE).write_text(card)
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(staging, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    cfg = path / CONFIG_FILE
+    if not cfg.is_file():
+        raise CheckpointError(f"{path} is not a model directory: {CONFIG_FILE} is missing (a model directory holds {CONFIG_FILE} + {WEIGHTS_FILE})")
+    try:
+        meta = json.loads(cfg.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{cfg} is not valid JSON ({e}); restore it from the model's source") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{cfg} is not a mediumvc model config (expected \"format\": \"{FORMAT}\")")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{cfg} has format version {meta['format_version']}, newer than this mediumvc understands ({FORMAT_VERSION}): upgrade mediumvc")
+    return meta
+
+
+def _load_into(module: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    """load_state_dict(strict) with a one-line summary instead of PyTorch's wall of keys."""
+    expected = module.state_dict()
+    missing = sorted(expected.keys() - state.keys())
+    unexpected = sorted(state.keys() - expected.keys())
+    wrong = sorted(k for k in expected.keys() & state.keys() if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{len(wrong)} of the wrong shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})")
+        raise CheckpointError(f"{where} does not match {CONFIG_FILE}: weights " + "; ".join(parts) + " — the two files come from different models")
+    module.load_state_dict({k: v.float() for k, v in state.items()})
+
+
+def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a model directory for inference (eval mode, weight norm folded) on `device`."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() in _PICKLE_SUFFIXES:
+            raise CheckpointError(
+                f"{path} is a pickled PyTorch file; mediumvc loads model directories ({CONFIG_FILE} + {WEIGHTS_FILE}) "
+                "and never unpickles files: export training checkpoints with `mediumvc export`"
+            )
+        raise CheckpointError(f"{path} is a file; pass the model directory that holds {CONFIG_FILE} and {WEIGHTS_FILE}")
+    if not path.is_dir():
+        raise CheckpointError(f"model directory {path}: no such directory")
+    meta = _read_meta(path)
+    try:
+        config = ModelConfig.from_dict(meta.get("model", {}))
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{path / CONFIG_FILE}: invalid model config: {str(e).splitlines()[0]}") from None
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(f"{path} has no {WEIGHTS_FILE}: the weights are missing (re-export or re-download the model)")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights} is truncated or corrupt ({str(e).splitlines()[0][:120]}): re-export or re-download it") from None
+    dvector_state = {k[len("dvector."):]: v for k, v in state.items() if k.startswith("dvector.")}
+    net_state = {k: v for k, v in state.items() if not k.startswith("dvector.")}
+    model = config.build()
+    _load_into(model, fold_weight_norm_state(net_state), str(weights))
+    dvector = None
+    if config.speaker_encoder == "dvector":
+        dvector = DVector(config.dvector)
+        _load_into(dvector, dvector_state, f"{weights} (dvector.*)")
+    elif dvector_state:
+        raise CheckpointError(f"{weights} holds d-vector weights but {CONFIG_FILE} says speaker_encoder is {config.speaker_encoder!r}")
+    fold_weight_norm(model)
+    model.eval().to(device)
+    if dvector is not None:
+        dvector.eval().to(device)
+    return LoadedModel(config, model, dvector, meta.get("info", {}), path)

@@ -1,0 +1,188 @@
+"""`VoiceConverter`: the Python API. Composes a speaker encoder, the networks and a vocoder,
+each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel -> audio.
+
+    vc = VoiceConverter.from_pretrained("path/to/model")
+    speaker = vc.embed_speaker(["target1.wav", "target2.wav"])
+    wav, sr = vc.convert("source.wav", speaker)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from mediumvc.audio import (
+    HOP_LENGTH,
+    SAMPLE_RATE,
+    AudioLike,
+    MelSpectrogram,
+    denormalize_mel,
+    load_audio,
+    normalize_mel,
+    peak_normalize,
+)
+from mediumvc.checkpoint import load_model_dir
+from mediumvc.errors import CheckpointError
+from mediumvc.nets.mediumvc import MediumVC
+from mediumvc.runtime import autocast, check_precision, resolve_device
+from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder
+from mediumvc.speaker.base import is_single_recording
+from mediumvc.vocoder import HiFiGANGenerator, load_hifigan
+
+BUNDLED_MODEL = Path(__file__).parent / "pretrained" / "default"
+FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH
+
+
+def overlapping_windows(total: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) windows of `size` covering range(total), consecutive ones sharing `overlap`."""
+    if total <= size:
+        return [(0, total)]
+    step = size - overlap
+    starts = list(range(0, total - size, step)) + [total - size]
+    return [(s, s + size) for s in starts]
+
+
+def _blend_weights(length: int, ramp_in: int, ramp_out: int) -> torch.Tensor:
+    """Trapezoid weights for cross-fading overlapping windows."""
+    w = torch.ones(length)
+    if ramp_in:
+        w[:ramp_in] = torch.linspace(0, 1, ramp_in + 2)[1:-1]
+    if ramp_out:
+        w[length - ramp_out :] = torch.linspace(1, 0, ramp_out + 2)[1:-1]
+    return w
+
+
+class VoiceConverter:
+    """Any-to-any voice conversion with MediumVC.
+
+    Args:
+        model: MediumVC (with its SingleVC) in eval mode.
+        vocoder: HiFi-GAN generator for 22.05 kHz log-mels.
+        speaker_encoder: the encoder the model was trained with.
+        device: where the networks run.
+        precision: "fp32" or "bf16" (autocast; fast on GPUs and on CPUs with AVX-512 BF16/AMX).
+        chunk_seconds / vocoder_chunk_seconds: longer inputs are processed in overlapping windows
+            of this length, so memory stays bounded (self-attention is quadratic in length).
+        max_seconds: longest source accepted (checked before decoding the file).
+    """
+
+    def __init__(
+        self,
+        model: MediumVC,
+        vocoder: HiFiGANGenerator,
+        speaker_encoder: SpeakerEncoder,
+        device: str | torch.device = "cpu",
+        precision: str = "fp32",
+        chunk_seconds: float = 20.0,
+        vocoder_chunk_seconds: float = 6.0,
+        max_seconds: float = 7200.0,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        self.model = model.eval().to(self.device)
+        self.vocoder = vocoder.eval().to(self.device)
+        self.speaker_encoder = speaker_encoder.to(self.device)
+        self.mel = MelSpectrogram().to(self.device)
+        self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
+        self.vocoder_chunk_frames = max(32, int(vocoder_chunk_seconds * FRAMES_PER_SECOND))
+        self.max_seconds = max_seconds
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path | None = None, device: str | torch.device = "auto", precision: str = "fp32", **kwargs
+    ) -> "VoiceConverter":
+        """Load a model directory (config.json + model.safetensors); None = the bundled model."""
+        if path is None:
+            if not (BUNDLED_MODEL / "config.json").is_file():
+                raise CheckpointError(
+                    "this version of mediumvc ships no pretrained model yet: pass a model directory with "
+                    "--model (train one, or make a random one with `mediumvc create-model` to test the pipeline)"
+                )
+            path = BUNDLED_MODEL
+        device = resolve_device(device)
+        loaded = load_model_dir(path, device)
+        config = loaded.config
+        if config.vocoder == "hifigan-universal":
+            vocoder = load_hifigan()
+        else:
+            vocoder = load_hifigan(Path(path) / config.vocoder)
+        encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
+        return cls(loaded.model, vocoder, encoder, device=device, precision=precision, **kwargs)
+
+    # -- the three verbs ---------------------------------------------------------------------
+
+    def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
+        """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).
+
+        Each recording: a path, a (samples, rate) tuple, or samples at 22.05 kHz (array or tensor).
+        """
+        return self.speaker_encoder.embed(recordings)
+
+    @torch.inference_mode()
+    def source_mel(self, source: AudioLike, name: str | None = None) -> torch.Tensor:
+        """Source recording -> normalised log-mel (T, 80), T = floor(N / 256) at 22.05 kHz."""
+        wav = load_audio(source, name=name, min_samples=HOP_LENGTH, max_seconds=self.max_seconds)
+        wav = torch.from_numpy(peak_normalize(wav)).to(self.device)
+        return normalize_mel(self.mel(wav))
+
+    @torch.inference_mode()
+    def convert_mel(self, mel: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        """Normalised source mel (T, 80) + d-vector (256,) -> converted normalised mel (T, 80) in [0, 1].
+
+        Inputs longer than `chunk_seconds` go through in overlapping windows that are cross-faded.
+        """
+        mel = mel.to(self.device).float()
+        spk = speaker.to(self.device).float().unsqueeze(0)
+        total = mel.shape[0]
+        overlap = min(self.chunk_frames // 4, int(2 * FRAMES_PER_SECOND))
+        windows = overlapping_windows(total, self.chunk_frames, overlap)
+        out = torch.zeros(total, mel.shape[1], device=self.device)
+        weight = torch.zeros(total, 1, device=self.device)
+        for i, (s, e) in enumerate(windows):
+            with autocast(self.device, self.precision):
+                y = self.model(mel[s:e].unsqueeze(0), spk)[0].float()
+            ramp_in = windows[i - 1][1] - s if i > 0 else 0
+            ramp_out = e - windows[i + 1][0] if i + 1 < len(windows) else 0
+            w = _blend_weights(e - s, ramp_in, ramp_out).to(self.device).unsqueeze(1)
+            out[s:e] += y * w
+            weight[s:e] += w
+        return (out / weight).clamp(0.0, 1.0)
+
+    @torch.inference_mode()
+    def vocode(self, mel: torch.Tensor) -> np.ndarray:
+        """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz.
+
+        Long mels are vocoded in pieces, each with enough context on both sides that the seams
+        are inaudible; this also keeps HiFi-GAN fast (its cost per second grows with length).
+        """
+        log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
+        total, size, context = log_mel.shape[-1], self.vocoder_chunk_frames, 32
+        pieces = []
+        for s in range(0, total, size):
+            e = min(total, s + size)
+            a, b = max(0, s - context), min(total, e + context)
+            with autocast(self.device, self.precision):
+                wav = self.vocoder(log_mel[..., a:b])[0, 0].float()
+            pieces.append(wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH])
+        return torch.cat(pieces).cpu().numpy()
+
+    def convert(
+        self, source: AudioLike, target: torch.Tensor | AudioLike | Sequence[AudioLike], name: str | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Speak the source's words in the target's voice.
+
+        Args:
+            source: what is said (path, (samples, rate), or samples at 22.05 kHz).
+            target: a (256,) d-vector from `embed_speaker`, or recordings of the target to embed.
+
+        Returns:
+            (waveform (floor(N / 256) * 256,) float32, 22050): the same length as the source to a hop.
+        """
+        speaker = target if isinstance(target, torch.Tensor) and target.dim() == 1 and target.numel() == self.speaker_encoder.dim else None
+        if speaker is None:
+            speaker = self.embed_speaker(target if not is_single_recording(target) else [target])
+        mel = self.source_mel(source, name=name)
+        return self.vocode(self.convert_mel(mel, speaker)), SAMPLE_RATE

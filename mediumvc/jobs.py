@@ -1,0 +1,99 @@
+"""Turning a conversion request (one file, a folder, or a pairs file) into a list of jobs with
+deterministic output names, and refusing to overwrite anything unless asked."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediumvc.errors import MediumVCError
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".au", ".w64"}
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    targets: tuple[Path, ...]
+    output: Path
+
+
+def target_label(targets: tuple[Path, ...]) -> str:
+    """'p226_003' for one target; 'p226_003+2' when two more references of the speaker follow."""
+    label = targets[0].stem
+    return label if len(targets) == 1 else f"{label}+{len(targets) - 1}"
+
+
+def output_name(source: Path, targets: tuple[Path, ...]) -> str:
+    return f"{source.stem}_to_{target_label(targets)}.wav"
+
+
+def list_audio(folder: Path) -> list[Path]:
+    """Audio files under `folder`, recursively, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith("."))
+
+
+def jobs_for_source(source: Path, targets: list[Path], output: Path | None) -> list[Job]:
+    """A file -> one job (output: the given path, or a deterministic name in the working folder).
+    A folder -> one job per audio file inside, mirrored under the output folder."""
+    t = tuple(targets)
+    if not t:
+        raise MediumVCError("give at least one --target recording of the voice to convert to")
+    if source.is_dir():
+        if output is None:
+            raise MediumVCError("a source folder needs an output folder: add -o OUT_DIR")
+        if output.suffix.lower() == ".wav":
+            raise MediumVCError(f"the source is a folder, so -o must be a folder, not {output}")
+        files = list_audio(source)
+        if not files:
+            raise MediumVCError(f"no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) under {source}")
+        return [Job(f, t, output / f.relative_to(source).parent / output_name(f, t)) for f in files]
+    if output is None:
+        output = Path(output_name(source, t))
+    elif output.is_dir() or output.suffix == "":
+        output = output / output_name(source, t)
+    return [Job(source, t, output)]
+
+
+def jobs_from_pairs(pairs_file: Path, output_dir: Path | None) -> list[Job]:
+    """Rows: source, target [, more targets ...], output (tab-separated; '#' starts a comment).
+
+    Relative sources/targets are relative to the pairs file; relative outputs to `output_dir`
+    (default: the pairs file's folder)."""
+    if not pairs_file.is_file():
+        raise MediumVCError(f"pairs file {pairs_file}: no such file")
+    base = pairs_file.parent
+    out_base = output_dir if output_dir is not None else base
+    jobs = []
+    with pairs_file.open(newline="") as f:
+        for n, row in enumerate(csv.reader(f, delimiter="\t"), start=1):
+            row = [c.strip() for c in row]
+            if not row or not row[0] or row[0].startswith("#"):
+                continue
+            if n == 1 and row[0].lower() == "source":
+                continue  # header
+            if len(row) < 3 or not all(row):
+                raise MediumVCError(f"{pairs_file}:{n}: expected tab-separated 'source, target(s), output', got {len(row)} field(s)")
+            source, *targets, output = row
+            jobs.append(Job(base / source, tuple(base / t for t in targets), out_base / output))
+    if not jobs:
+        raise MediumVCError(f"{pairs_file} lists no pairs")
+    return jobs
+
+
+def check_outputs(jobs: list[Job], overwrite: bool, skip_existing: bool) -> list[Job]:
+    """Refuse duplicate outputs and, unless told, existing ones. Returns the jobs left to run."""
+    seen: dict[Path, Job] = {}
+    for job in jobs:
+        key = job.output.resolve()
+        if key in seen:
+            raise MediumVCError(f"two conversions would write {job.output} ({seen[key].source} and {job.source}): give distinct outputs")
+        seen[key] = job
+    existing = [j for j in jobs if j.output.exists()]
+    if existing and not (overwrite or skip_existing):
+        raise MediumVCError(
+            f"{len(existing)} output(s) already exist (e.g. {existing[0].output}): "
+            "pass --overwrite to replace them or --skip-existing to keep them"
+        )
+    return [j for j in jobs if not (skip_existing and j.output.exists())]

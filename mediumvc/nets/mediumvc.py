@@ -1,0 +1,111 @@
+"""MediumVC, the any-to-any stage (spec §3): SSIF -> content encoder -> fusion with the target
+d-vector -> decoder -> mel. `MediumVC` owns the frozen SingleVC that makes the SSIF, so one
+module maps a source mel and a speaker vector to the converted mel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mediumvc.nets.blocks import AttentionNorm, Convertor, ResBlock, res_stack
+from mediumvc.nets.singlevc import SingleVC
+
+
+@dataclass(frozen=True)
+class MediumVCConfig:
+    """Widths of the content encoder and decoder. Defaults are the paper's (about 21.3 M trainable)."""
+
+    n_mels: int = 80
+    speaker_dim: int = 256  # d-vector size; also the content width the fusion needs
+    content_hidden: int = 256
+    content_bottleneck: int = 36
+    content_bottleneck_heads: int = 2
+    content_heads: int = 8
+    decoder_hidden: int = 256
+    decoder_bottleneck: int = 128
+    decoder_bottleneck_heads: int = 4
+    d_model: int = 512
+    heads: int = 8
+    n_convertors: int = 3
+    d_hidden: int = 1024
+    postnet_widths: tuple[int, ...] = (512, 256, 128, 80, 80)  # ReLU ResBlocks from d_model; ends at n_mels
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.postnet_widths[-1] != self.n_mels:
+            raise ValueError(f"postnet_widths must end at n_mels={self.n_mels}, got {self.postnet_widths}")
+
+
+class ContentEncoder(nn.Module):
+    """(B, T, 80) -> (B, speaker_dim, T): ResBlocks to a narrow bottleneck, Attention&IN, widen, Attention&IN."""
+
+    def __init__(self, c: MediumVCConfig) -> None:
+        super().__init__()
+        self.narrow = nn.Sequential(ResBlock(c.n_mels, c.content_hidden, True), ResBlock(c.content_hidden, c.content_bottleneck, False))
+        self.narrow_attention = AttentionNorm(c.content_bottleneck, c.content_bottleneck_heads, instance_norm=True)
+        self.widen = nn.Sequential(ResBlock(c.content_bottleneck, c.content_hidden, True), ResBlock(c.content_hidden, c.speaker_dim, False))
+        self.widen_attention = AttentionNorm(c.speaker_dim, c.content_heads, instance_norm=True)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.narrow_attention(self.narrow(mel.transpose(1, 2)))
+        return self.widen_attention(self.widen(x))
+
+
+def fuse_speaker(content: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+    """The original's `append_cond` (drawn as AdaIN, but it uses no statistics of the content):
+    h = x * sqrt|e| + e, with e the d-vector divided by its max-abs value. (B, C, T), (B, C) -> (B, C, T)."""
+    e = speaker / speaker.abs().amax(dim=-1, keepdim=True).clamp_min(1e-8)
+    e = e.unsqueeze(-1)
+    return content * e.abs().sqrt() + e
+
+
+class Decoder(nn.Module):
+    """(B, speaker_dim, T) content + (B, speaker_dim) d-vector -> (B, T, 80) mel, >= 0.
+    No padding mask reaches its attention, as in the original."""
+
+    def __init__(self, c: MediumVCConfig) -> None:
+        super().__init__()
+        self.narrow = nn.Sequential(ResBlock(c.speaker_dim, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.decoder_bottleneck, False))
+        self.narrow_attention = AttentionNorm(c.decoder_bottleneck, c.decoder_bottleneck_heads, instance_norm=False)
+        self.widen = nn.Sequential(ResBlock(c.decoder_bottleneck, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.d_model, False))
+        self.widen_attention = AttentionNorm(c.d_model, c.heads, instance_norm=False)
+        self.convertors = nn.ModuleList(Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors))
+        self.postnet = res_stack([c.d_model, *c.postnet_widths], act=True)
+
+    def forward(self, content: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        x = self.narrow_attention(self.narrow(fuse_speaker(content, speaker)))
+        x = self.widen_attention(self.widen(x)).transpose(1, 2)  # (B, T, d)
+        for convertor in self.convertors:
+            x = convertor(x)
+        return F.relu(self.postnet(x.transpose(1, 2))).transpose(1, 2)
+
+
+class MediumVC(nn.Module):
+    """Frozen SingleVC -> clamp [0, 1] -> content encoder -> fusion -> decoder.
+
+    With `singlevc=None` the content encoder reads the source mel directly: the paper's "MwoS" ablation.
+
+    forward: normalised source mel (B, T, 80), speaker d-vector (B, 256) [, pad mask (B, T)]
+             -> normalised converted mel (B, T, 80), >= 0 (clamp to [0, 1] before vocoding).
+    """
+
+    def __init__(self, config: MediumVCConfig = MediumVCConfig(), singlevc: SingleVC | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.singlevc = singlevc
+        self.content_encoder = ContentEncoder(config)
+        self.decoder = Decoder(config)
+
+    def ssif(self, mel: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """SingleVC's output clamped to [0, 1] (or the mel itself without SingleVC). (B, T, 80)."""
+        return mel if self.singlevc is None else self.singlevc(mel, pad_mask).clamp(0.0, 1.0)
+
+    def forward(self, mel: torch.Tensor, speaker: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(self.content_encoder(self.ssif(mel, pad_mask)), speaker)
+
+    def trainable_parameters(self):
+        """Parameters of the content encoder and decoder (SingleVC stays frozen)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("singlevc.")]

@@ -1,0 +1,5 @@
+"""Mel -> waveform."""
+
+from mediumvc.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator, load_hifigan, universal_checkpoint_path
+
+__all__ = ["HiFiGANConfig", "HiFiGANGenerator", "load_hifigan", "universal_checkpoint_path"]

