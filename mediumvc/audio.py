@@ -213,7 +213,9 @@ class MelSpectrogram(nn.Module):
         lead = wav.shape[:-1]
         wav = wav.reshape(-1, wav.shape[-1]).float()
         pad = (N_FFT - HOP_LENGTH) // 2
-        wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
+        # torch's reflect pad needs N > 384; clips of 1-1.5 frames get zero padding instead.
+        mode = "reflect" if wav.shape[-1] > pad else "constant"
+        wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
         spec = torch.stft(wav, N_FFT, HOP_LENGTH, WIN_LENGTH, self.window, center=False, return_complex=True)
         magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)  # (B, 513, T)
         mel = torch.matmul(self.basis, magnitude).clamp_min(1e-5).log()

@@ -1,0 +1,48 @@
+"""Shared fixtures: committed real speech, synthetic audio, and a random tiny model directory."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+torch.set_num_threads(2)
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def speech() -> dict[str, Path]:
+    """Real speech: two clips of p225 (female), one of p226 and one of p227 (male), 16 kHz."""
+    return {p.stem: p for p in sorted(DATA.glob("*.wav"))}
+
+
+def voiced(seconds: float = 1.0, sr: int = 22050, f0: float = 140.0, seed: int = 0) -> np.ndarray:
+    """A speech-like test signal: a harmonic tone with a syllable-rate envelope and a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2
+    return (0.3 * wave * envelope / 3 + 0.005 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A randomly initialised model directory of the 'tiny' config: proves the path, not quality."""
+    from mediumvc.checkpoint import save_model_dir
+    from mediumvc.config import load_config
+
+    torch.manual_seed(0)
+    config = load_config("tiny")
+    return save_model_dir(tmp_path_factory.mktemp("models") / "tiny", config, config.build())
+
+
+@pytest.fixture(scope="session")
+def tiny_converter(tiny_model_dir):
+    from mediumvc.converter import VoiceConverter
+
+    return VoiceConverter.from_pretrained(tiny_model_dir, device="cpu")

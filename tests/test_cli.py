@@ -1,0 +1,79 @@
+"""The real command line, in subprocesses: single file, folder, pairs file, overwrite rules, errors."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from conftest import voiced
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "mediumvc", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def test_create_model_then_convert_one_file(tmp_path, speech):
+    model = tmp_path / "rand"
+    r = run("create-model", model, "--config", "tiny")
+    assert r.returncode == 0, r.stderr
+    assert (model / "config.json").is_file() and (model / "model.safetensors").is_file()
+    out = tmp_path / "out.wav"
+    r = run("convert", speech["p225_003"], "--target", speech["p226_003"], speech["p227_003"], "-m", model, "-o", out, "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}" in r.stdout
+    info, src = sf.info(out), sf.info(speech["p225_003"])
+    assert info.samplerate == 22050 and info.channels == 1
+    assert abs(info.duration - src.duration) < 256 / 22050 + 1e-6  # same length to a hop
+
+    # never overwrite silently; --overwrite replaces; a missing target list is explained
+    r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", model, "-o", out)
+    assert r.returncode == 2 and "already exist" in r.stderr and "--overwrite" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run("convert", speech["p225_003"], "-m", model, "-o", out)
+    assert r.returncode == 2 and "--target" in r.stderr
+
+
+def test_folder_and_pairs_batches(tmp_path, tiny_model_dir, speech):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    sf.write(src / "a.wav", voiced(1.0), 22050)
+    sf.write(src / "sub" / "b.flac", voiced(0.8, sr=16000), 16000)
+    (src / "notes.txt").write_text("ignored: not audio")
+    out = tmp_path / "out"
+    r = run("convert", src, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == ["a_to_p226_003.wav", "sub/b_to_p226_003.wav"]
+    assert "converted 2 of 2" in r.stdout
+
+    r = run("convert", src, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", out, "--skip-existing")
+    assert r.returncode == 0 and "nothing to do" in r.stderr
+
+    pairs = tmp_path / "pairs.tsv"
+    sf.write(tmp_path / "bad.wav", np.zeros(22050, np.float32), 22050)  # silent: fails, the batch goes on
+    pairs.write_text(
+        "source\ttarget\toutput\n"
+        f"src/a.wav\t{speech['p226_003']}\t{speech['p227_003']}\tp1.wav\n"
+        f"bad.wav\t{speech['p226_003']}\tp2.wav\n"
+        f"src/sub/b.flac\t{speech['p225_003']}\tdeep/p3.wav\n"
+    )
+    r = run("convert", "--pairs", pairs, "-m", tiny_model_dir, "-o", tmp_path / "pairs_out")
+    assert r.returncode == 1
+    assert "bad.wav is silent" in r.stderr and "converted 2 of 3" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "pairs_out").rglob("*.wav")) == ["p1.wav", "p3.wav"]
+
+
+def test_bad_inputs_through_the_cli_are_one_line(tmp_path, tiny_model_dir, speech):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    cases = {
+        tmp_path / "empty.wav": "is empty",
+        tmp_path / "missing.wav": "no such file",
+    }
+    for source, message in cases.items():
+        r = run("convert", source, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", tmp_path / "o.wav")
+        assert r.returncode == 2 and message in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tmp_path / "nomodel", "-o", tmp_path / "o.wav")
+    assert r.returncode == 2 and "no such directory" in r.stderr

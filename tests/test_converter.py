@@ -1,0 +1,65 @@
+"""The Python API end to end with a random tiny model, and bounded-memory chunking of long inputs."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import voiced
+from mediumvc.converter import VoiceConverter, overlapping_windows
+
+
+def test_api_converts_paths_arrays_and_tensors(tiny_converter, speech):
+    spk = tiny_converter.embed_speaker([speech["p226_003"]])
+    assert spk.shape == (256,)
+    src = voiced(1.5)
+    for source in (speech["p225_003"], src, torch.from_numpy(src), (src, 22050)):
+        wav, sr = tiny_converter.convert(source, spk)
+        assert sr == 22050 and wav.dtype == np.float32 and np.all(np.isfinite(wav))
+    assert len(wav) == len(src) // 256 * 256
+    wav2, _ = tiny_converter.convert(src, speech["p226_003"])  # a recording instead of a vector
+    np.testing.assert_allclose(wav2, wav, atol=1e-5)
+
+
+def test_windows_cover_everything_with_overlap():
+    assert overlapping_windows(100, 200, 20) == [(0, 100)]
+    w = overlapping_windows(1000, 300, 50)
+    assert w[0][0] == 0 and w[-1][1] == 1000
+    assert all(b[0] < a[1] and a[1] - b[0] >= 50 for a, b in zip(w, w[1:]))
+
+
+def test_long_inputs_are_chunked_and_keep_their_length(tiny_model_dir):
+    whole = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", chunk_seconds=60, vocoder_chunk_seconds=60)
+    chunked = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", chunk_seconds=2.0, vocoder_chunk_seconds=1.0)
+    src = voiced(7.3)
+    spk = torch.nn.functional.normalize(torch.rand(256), dim=0)
+    mel = whole.source_mel(src)
+    a, b = whole.convert_mel(mel, spk), chunked.convert_mel(mel, spk)
+    assert a.shape == b.shape == (len(src) // 256, 80)
+    # windows differ only through the per-window instance norm and attention span
+    assert float((a - b).abs().mean()) < 0.05
+    wa, wb = whole.vocode(a), chunked.vocode(a)
+    assert len(wa) == len(wb) == len(src) // 256 * 256
+    snr = 10 * np.log10(np.sum(wa**2) / np.sum((wa - wb) ** 2))
+    assert snr > 30, f"vocoder seams cost too much: SNR {snr:.1f} dB"
+
+
+def test_too_long_source_is_refused_before_any_work(tiny_model_dir, tmp_path):
+    import soundfile as sf
+
+    from mediumvc.errors import AudioError
+
+    vc = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", max_seconds=1.0)
+    sf.write(tmp_path / "long.wav", voiced(2.0), 22050)
+    with pytest.raises(AudioError, match="above the limit"):
+        vc.source_mel(tmp_path / "long.wav")
+
+
+def test_default_model_loads_or_says_clearly_that_there_is_none():
+    from mediumvc.converter import BUNDLED_MODEL
+    from mediumvc.errors import CheckpointError
+
+    if (BUNDLED_MODEL / "config.json").exists():
+        assert VoiceConverter.from_pretrained(None, device="cpu").model is not None
+    else:
+        with pytest.raises(CheckpointError, match="ships no pretrained model yet"):
+            VoiceConverter.from_pretrained(None)

