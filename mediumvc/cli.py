@@ -105,6 +105,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         device=args.device,
         repeats=args.repeats,
         json_out=args.json,
+        force_bf16=args.force_bf16,
     )
     return 0
 
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument("--force-bf16", action="store_true", help="time bf16 even on CPUs that only emulate it")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.set_defaults(func=_benchmark)

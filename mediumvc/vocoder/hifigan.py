@@ -99,8 +99,24 @@ class HiFiGANGenerator(nn.Module):
         self.hop_length = 1
         for u in c.upsample_rates:
             self.hop_length *= u
+        self.as_2d = False
+
+    def use_2d_channels_last(self) -> "HiFiGANGenerator":
+        """Run every conv as a (1, k) Conv2d on channels-last activations, for inference on CPU.
+
+        oneDNN is about twice as fast this way for HiFi-GAN's narrow, very long layers (measured
+        on an AVX2 EPYC: 32-128 channels, 38-117 -> 95-196 GFLOP/s). Same weights, same function.
+        """
+        for parent in list(self.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+                    setattr(parent, name, _as_conv2d(child))
+        self.as_2d = True
+        return self.to(memory_format=torch.channels_last)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        if self.as_2d:
+            mel = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         x = self.conv_pre(mel)
         n = len(self.config.resblock_kernel_sizes)
         for i, up in enumerate(self.ups):
@@ -108,7 +124,23 @@ class HiFiGANGenerator(nn.Module):
             # Multi-receptive-field fusion: the average of the parallel blocks.
             x = sum(self.resblocks[i * n + j](x) for j in range(n)) / n
         x = F.leaky_relu(x)  # PyTorch's default slope 0.01 here, as in the original
-        return torch.tanh(self.conv_post(x))
+        wav = torch.tanh(self.conv_post(x))
+        return wav.squeeze(2) if self.as_2d else wav
+
+
+def _as_conv2d(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
+    """The same convolution over a (B, C, 1, T) tensor."""
+    kw = dict(kernel_size=(1, conv.kernel_size[0]), stride=(1, conv.stride[0]), padding=(0, conv.padding[0]),
+              dilation=(1, conv.dilation[0]), groups=conv.groups, bias=conv.bias is not None)
+    if isinstance(conv, nn.ConvTranspose1d):
+        new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, output_padding=(0, conv.output_padding[0]), **kw)
+    else:
+        new = nn.Conv2d(conv.in_channels, conv.out_channels, **kw)
+    with torch.no_grad():
+        new.weight.copy_(conv.weight.unsqueeze(2))
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new.to(conv.weight.device)
 
 
 def universal_checkpoint_path() -> Path:

@@ -1,0 +1,165 @@
+"""Speed of each stage and end to end: real-time factor (seconds of compute per second of audio).
+
+RTF does not depend on the weights, so by default the networks are the paper-size config with
+random weights; `--model` times a real model directory instead.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mediumvc.audio import SAMPLE_RATE, load_audio
+from mediumvc.converter import VoiceConverter
+from mediumvc.runtime import cpu_has_native_bf16, resolve_device
+
+REPO_SPEECH = Path(__file__).resolve().parent.parent / "tests" / "data" / "p225_003.wav"
+
+
+def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
+    """Harmonic tone with a syllable-rate envelope: costs the same as speech to convert."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    f0 = 120 + 30 * np.sin(2 * np.pi * 0.5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    wave = sum(np.sin(k * phase) / k for k in range(1, 20))
+    return (0.1 * wave * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2) + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()  # warm-up: allocations, kernel selection
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _pesq_bf16_vs_fp32(vc: VoiceConverter, speech: np.ndarray) -> float | None:
+    """PESQ-wb of the bf16 vocoder output against the fp32 one on real speech (copy synthesis)."""
+    try:
+        import librosa
+        from pesq import pesq
+    except ImportError:
+        return None
+    mel = vc.source_mel(speech)
+    vc.precision = "fp32"
+    ref = vc.vocode(mel)
+    vc.precision = "bf16"
+    out = vc.vocode(mel)
+    vc.precision = "fp32"
+    to16 = lambda y: librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=16000)
+    return float(pesq(16000, to16(ref), to16(out), "wb"))
+
+
+def run_benchmark(
+    config: str = "paper",
+    model: str | None = None,
+    seconds: list[float] = (2.0, 5.0, 20.0),
+    precisions: list[str] = ("fp32", "bf16"),
+    threads: int = 2,
+    device: str = "cpu",
+    repeats: int = 3,
+    json_out: str | None = None,
+    force_bf16: bool = False,
+) -> dict:
+    torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    if model is None:
+        import tempfile
+
+        from mediumvc.checkpoint import save_model_dir
+        from mediumvc.config import load_config
+
+        torch.manual_seed(0)
+        cfg = load_config(config)
+        model = save_model_dir(Path(tempfile.mkdtemp()) / "bench", cfg, cfg.build())
+        label = f"config '{config}' (random weights)"
+    else:
+        label = f"model {model}"
+    vc = VoiceConverter.from_pretrained(model, device=dev)
+    n_params = sum(p.numel() for p in vc.model.parameters())
+    native_bf16 = dev.type == "cuda" or cpu_has_native_bf16()
+    header = {
+        "model": label,
+        "parameters": n_params,
+        "device": str(dev),
+        "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "native_bf16": native_bf16,
+        "repeats": repeats,
+    }
+    print(f"mediumvc benchmark: {label}, {n_params / 1e6:.2f} M network parameters")
+    print(f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {native_bf16}; median of {repeats}")
+    target = speech_like(5.0, seed=1)
+    rows = []
+    for precision in precisions:
+        if precision == "bf16" and not native_bf16 and not force_bf16:
+            print("bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32")
+            continue
+        vc.precision = precision
+        for s in seconds:
+            src = speech_like(s)
+            spk = vc.embed_speaker(target)
+            mel = vc.source_mel(src)
+            conv = vc.convert_mel(mel, spk)
+            m, e = mel.unsqueeze(0), spk.to(vc.device).unsqueeze(0)
+
+            def singlevc():
+                with torch.inference_mode(), vc_autocast(vc):
+                    vc.model.ssif(m)
+
+            ssif = None
+            with torch.inference_mode():
+                ssif = vc.model.ssif(m)
+
+            def mediumvc():
+                with torch.inference_mode(), vc_autocast(vc):
+                    vc.model.decoder(vc.model.content_encoder(ssif), e)
+
+            stages = {
+                "speaker (5 s ref)": lambda: vc.embed_speaker(target),
+                "mel": lambda: vc.source_mel(src),
+                "SingleVC": singlevc,
+                "MediumVC": mediumvc,
+                "vocoder": lambda: vc.vocode(conv),
+                "end to end": lambda: vc.convert(src, target),
+            }
+            row = {"precision": precision, "seconds": s}
+            for name, fn in stages.items():
+                row[name] = _median_time(fn, repeats) / s
+            rows.append(row)
+    names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"]
+    print()
+    print("| precision | input | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for row in rows:
+        print(f"| {row['precision']} | {row['seconds']:g} s | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |")
+    print("(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length)")
+    result = {**header, "rtf": rows}
+    if "bf16" in precisions and (native_bf16 or force_bf16):
+        speech = load_audio(REPO_SPEECH) if REPO_SPEECH.is_file() else speech_like(5.0)
+        score = _pesq_bf16_vs_fp32(vc, speech)
+        if score is not None:
+            print(f"bf16 vocoder quality: PESQ-wb {score:.2f} against the fp32 output ({'real speech' if REPO_SPEECH.is_file() else 'synthetic signal'})")
+            result["bf16_pesq_vs_fp32"] = score
+    if json_out:
+        Path(json_out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {json_out}")
+    return result
+
+
+def vc_autocast(vc: VoiceConverter):
+    from mediumvc.runtime import autocast
+
+    return autocast(vc.device, vc.precision)
