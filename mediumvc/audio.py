@@ -90,7 +90,7 @@ def _read_file(path: Path, label: str, max_seconds: float | None) -> tuple[np.nd
         )
     try:
         samples, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return samples.mean(axis=1), sr
+        return (samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)), sr
     except Exception as sf_error:  # not a format libsndfile knows: try librosa's audioread path
         try:
             with warnings.catch_warnings():
@@ -126,7 +126,7 @@ def load_audio(
         allow_silence: accept a recording whose peak is below -60 dBFS.
 
     Returns:
-        (N,) float32 array at `sr` Hz, not normalised.
+        (N,) float32 array at `sr` Hz, not normalised, never sharing memory with `source`.
 
     Raises:
         AudioError: unreadable, empty, NaN/inf, too short, too long, or silent input.
@@ -155,7 +155,8 @@ def load_audio(
         raise AudioError(f"{label} contains NaN or infinite samples: fix or re-export the recording")
     if source_sr != sr:
         samples = librosa.resample(samples, orig_sr=source_sr, target_sr=sr, res_type="soxr_hq")
-    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    # Ours to modify: never a view of the caller's array.
+    samples = np.array(samples, dtype=np.float32) if not isinstance(source, (str, os.PathLike)) else np.ascontiguousarray(samples, dtype=np.float32)
     if len(samples) < min_samples:
         raise AudioError(
             f"{label} is too short ({len(samples) / sr * 1000:.1f} ms): at least "
@@ -207,6 +208,9 @@ class MelSpectrogram(nn.Module):
         self.register_buffer("basis", torch.from_numpy(basis).float(), persistent=False)  # (80, 513)
         self.register_buffer("window", torch.hann_window(WIN_LENGTH), persistent=False)
 
+    # Frames per STFT block: the complex spectrogram of a whole hour would need about 1.3 GB.
+    block_frames = 4096
+
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         if wav.shape[-1] < HOP_LENGTH:
             raise AudioError(f"audio is too short for one mel frame ({wav.shape[-1]} < {HOP_LENGTH} samples)")
@@ -216,9 +220,15 @@ class MelSpectrogram(nn.Module):
         # torch's reflect pad needs N > 384; clips of 1-1.5 frames get zero padding instead.
         mode = "reflect" if wav.shape[-1] > pad else "constant"
         wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
-        spec = torch.stft(wav, N_FFT, HOP_LENGTH, WIN_LENGTH, self.window, center=False, return_complex=True)
-        magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)  # (B, 513, T)
-        mel = torch.matmul(self.basis, magnitude).clamp_min(1e-5).log()
+        frames = (wav.shape[-1] - N_FFT) // HOP_LENGTH + 1
+        blocks = []
+        for f0 in range(0, frames, self.block_frames):  # identical to one STFT, in bounded memory
+            f1 = min(frames, f0 + self.block_frames)
+            piece = wav[:, f0 * HOP_LENGTH : (f1 - 1) * HOP_LENGTH + N_FFT]
+            spec = torch.stft(piece, N_FFT, HOP_LENGTH, WIN_LENGTH, self.window, center=False, return_complex=True)
+            magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)  # (B, 513, t)
+            blocks.append(torch.matmul(self.basis, magnitude).clamp_min(1e-5).log())
+        mel = torch.cat(blocks, dim=-1) if len(blocks) > 1 else blocks[0]
         return mel.transpose(1, 2).reshape(*lead, mel.shape[-1], N_MELS)
 
 

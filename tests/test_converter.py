@@ -12,10 +12,12 @@ def test_api_converts_paths_arrays_and_tensors(tiny_converter, speech):
     spk = tiny_converter.embed_speaker([speech["p226_003"]])
     assert spk.shape == (256,)
     src = voiced(1.5)
+    original = src.copy()
     for source in (speech["p225_003"], src, torch.from_numpy(src), (src, 22050)):
         wav, sr = tiny_converter.convert(source, spk)
         assert sr == 22050 and wav.dtype == np.float32 and np.all(np.isfinite(wav))
     assert len(wav) == len(src) // 256 * 256
+    np.testing.assert_array_equal(src, original)  # the caller's samples are left alone
     wav2, _ = tiny_converter.convert(src, speech["p226_003"])  # a recording instead of a vector
     np.testing.assert_allclose(wav2, wav, atol=1e-5)
 
