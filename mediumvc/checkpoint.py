@@ -6,6 +6,7 @@ unpickling anything. Every way a directory can be wrong is one `CheckpointError`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,9 +24,11 @@ from mediumvc.config import ModelConfig
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
 from mediumvc.nets.mediumvc import MediumVC
+from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
 from mediumvc.speaker.dvector import DVector
 
 FORMAT = "mediumvc-model"
+SINGLEVC_FORMAT = "mediumvc-singlevc"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -68,10 +71,15 @@ def save_model_dir(
             raise ValueError("config.speaker_encoder is 'dvector' but no DVector was given to save")
         state.update({f"dvector.{k}": v.to(dtype).contiguous() for k, v in dvector.state_dict().items()})
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config.to_dict(), "info": info or {}}
+    return _write_dir(path, state, meta, card)
+
+
+def _write_dir(path: Path, state: dict[str, torch.Tensor], meta: dict, card: str | None) -> Path:
+    """Stage the files in a sibling temp folder, then swap it in: readers never see a partial directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
+        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": meta["format"]})
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         if card:
             (staging / CARD_FILE).write_text(card)
@@ -161,3 +169,41 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
     if dvector is not None:
         dvector.eval().to(device)
     return LoadedModel(config, model, dvector, meta.get("info", {}), path)
+
+
+@dataclass
+class LoadedSingleVC:
+    config: SingleVCConfig
+    net: SingleVC  # eval mode, plain weights
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def save_singlevc_dir(path: str | os.PathLike, config: SingleVCConfig, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
+    """A trained SingleVC on its own (MediumVC training loads it): config.json + model.safetensors."""
+    net = SingleVC(config)
+    _load_into(net, fold_weight_norm_state(state), "SingleVC weights")
+    meta = {"format": SINGLEVC_FORMAT, "format_version": FORMAT_VERSION, "singlevc": dataclasses.asdict(config), "info": info or {}}
+    return _write_dir(Path(path), {k: v.contiguous() for k, v in net.state_dict().items()}, meta, None)
+
+
+def load_singlevc_dir(path: str | os.PathLike) -> LoadedSingleVC:
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"SingleVC directory {path}: no such directory")
+    cfg = path / CONFIG_FILE
+    try:
+        meta = json.loads(cfg.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{cfg} is missing or not valid JSON ({e})") from None
+    if meta.get("format") != SINGLEVC_FORMAT:
+        raise CheckpointError(f"{path} is not a SingleVC directory (export one with `mediumvc export` from a singlevc run)")
+    try:
+        config = SingleVCConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["singlevc"].items()})
+        state = load_file(str(path / WEIGHTS_FILE))
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{cfg}: invalid SingleVC config ({e})") from None
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{path / WEIGHTS_FILE} is missing, truncated or corrupt ({str(e)[:120]})") from None
+    net = SingleVC(config)
+    _load_into(net, state, str(path / WEIGHTS_FILE))
+    return LoadedSingleVC(config, net.eval(), meta.get("info", {}))

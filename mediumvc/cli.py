@@ -110,6 +110,37 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preprocess(args: argparse.Namespace) -> int:
+    from mediumvc.data.corpus import scan_corpus
+    from mediumvc.data.store import StoreSettings, preprocess
+
+    utterances = scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])
+    settings = StoreSettings(encoder=args.encoder, psdr_variants=args.psdr_variants, psdr_backend=args.psdr_backend,
+                             psdr_low=args.psdr_range[0], psdr_high=args.psdr_range[1], psdr_speakers=tuple(args.psdr_speakers or ()))
+    summary = preprocess(utterances, args.out, settings, workers=args.workers)
+    print(f"{args.out}: {summary['items']} utterances ({summary['computed']} computed, {summary['skipped_unchanged']} unchanged, "
+          f"{summary['failed']} failed" + (f", listed in {Path(args.out) / 'failures.tsv'})" if summary["failed"] else ")"))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mediumvc.training.train import load_train_config, train
+
+    config = load_train_config(args.config, args.set or [])
+    last = train(args.task, config, args.out, resume=args.resume)
+    print(f"training stopped; last checkpoint: {last}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mediumvc.training.train import export
+
+    if Path(args.out).exists() and not args.overwrite:
+        raise MediumVCError(f"{args.out} exists: pass --overwrite to replace it")
+    print(f"exported {export(args.checkpoint, args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mediumvc", description="Any-to-any voice conversion with MediumVC.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_create_model)
+
+    p = sub.add_parser("preprocess", help="corpus -> feature store (mels, d-vectors, PSDR variants) for training")
+    p.add_argument("corpus", help="folder ROOT/<speaker>/**/*.wav|flac|ogg|mp3, or a manifest TSV with path and speaker columns")
+    p.add_argument("out", help="feature store folder (re-running skips finished files and redoes changed ones)")
+    p.add_argument("--speakers", nargs="+", help="keep only speakers matching these globs")
+    p.add_argument("--exclude", nargs="+", help="drop speakers matching these globs (e.g. 'fillets_*:unlabeled')")
+    p.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer"])
+    p.add_argument("--psdr-variants", type=int, default=0, help="pitch-shifted copies per utterance for SingleVC (e.g. 8)")
+    p.add_argument("--psdr-speakers", nargs="+", help="speaker globs that get PSDR variants (default: all)")
+    p.add_argument("--psdr-backend", default="rubberband", choices=["rubberband", "sox", "librosa"])
+    p.add_argument("--psdr-range", type=int, nargs=2, default=[-6, 4], metavar=("LOW", "HIGH"), help="semitones, inclusive")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=_preprocess)
+
+    p = sub.add_parser("train", help="train SingleVC or MediumVC from a feature store")
+    p.add_argument("task", choices=["singlevc", "mediumvc"])
+    p.add_argument("--config", help="training YAML (see mediumvc/configs/train/)")
+    p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override config values, e.g. optim.lr=3e-4 trainer.max_steps=500")
+    p.add_argument("--out", required=True, help="run folder: checkpoints/ and logs/")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="training checkpoint -> inference directory")
+    p.add_argument("checkpoint")
+    p.add_argument("out")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("benchmark", help="real-time factor of each stage and end to end")
     p.add_argument("--config", default="paper", help="network sizes to time (random weights) when no --model is given")

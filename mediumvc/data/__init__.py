@@ -1,0 +1,1 @@
+"""Corpora and the feature store that training reads."""

@@ -1,0 +1,207 @@
+"""The feature store: what training reads, in safe formats (NumPy .npz without pickles + JSON + TSV).
+
+    STORE/store.json              settings every item was made with (encoder, PSDR)
+    STORE/items/<speaker>/<id>.npz   per utterance: mel (T, 80) float16 (normalised, spec §4.1),
+                                  dvector (256,), psdr_mels (K, T, 80) + psdr_shifts (K,), meta (JSON)
+    STORE/manifest.tsv            uid, speaker, frames, seconds, source path (rebuilt at the end)
+    STORE/failures.tsv            files that could not be used, with the reason
+
+Each item is written atomically, so a killed run loses nothing it finished; a re-run skips items
+whose source file (size, mtime) and settings are unchanged and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
+from mediumvc.data.corpus import Utterance
+from mediumvc.errors import MediumVCError
+
+FORMAT = "mediumvc-features"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    encoder: str = "resemblyzer"
+    psdr_variants: int = 0  # pitch-shifted copies per utterance (0 = none)
+    psdr_backend: str = "rubberband"
+    psdr_low: int = -6
+    psdr_high: int = 4
+    psdr_speakers: tuple[str, ...] = ()  # speaker globs that get variants (empty = all)
+    seed: int = 0
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def item_path(root: Path, uid: str) -> Path:
+    return root / "items" / f"{uid}.npz"
+
+
+def read_item(path: Path) -> dict:
+    """An item's arrays and its meta dict. allow_pickle=False: npz files are never unpickled."""
+    with np.load(path, allow_pickle=False) as z:
+        item = {k: z[k] for k in z.files}
+    item["meta"] = json.loads(str(item["meta"]))
+    return item
+
+
+def read_meta(path: Path) -> dict:
+    """Only an item's meta (npz members load lazily, so the arrays are not read)."""
+    with np.load(path, allow_pickle=False) as z:
+        return json.loads(str(z["meta"]))
+
+
+def _source_stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _is_current(path: Path, utt: Utterance, settings: StoreSettings) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        meta = read_meta(path)
+        return meta.get("stamp") == _source_stamp(utt.path) and meta.get("settings") == _settings_dict(settings)
+    except Exception:  # unreadable item (e.g. disk full during an old run): redo it
+        return False
+
+
+def _settings_dict(settings: StoreSettings) -> dict:
+    return json.loads(json.dumps(asdict(settings)))  # tuples -> lists, as stored
+
+
+# -- the per-process worker -------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(settings: StoreSettings) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    torch.set_num_threads(1)
+    from mediumvc.speaker import make_speaker_encoder
+
+    _WORKER["settings"] = settings
+    _WORKER["mel"] = MelSpectrogram()
+    _WORKER["encoder"] = make_speaker_encoder(settings.encoder)
+
+
+def _wants_psdr(speaker: str, settings: StoreSettings) -> bool:
+    import fnmatch
+
+    return settings.psdr_variants > 0 and (not settings.psdr_speakers or any(fnmatch.fnmatchcase(speaker, p) for p in settings.psdr_speakers))
+
+
+def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
+    """Compute and write one item. Returns (uid, error or None, manifest row or None)."""
+    from mediumvc.psdr import draw_shift, pitch_shift
+
+    settings: StoreSettings = _WORKER["settings"]
+    mel_fn = _WORKER["mel"]
+    try:
+        wav = load_audio(utt.path, min_samples=HOP_LENGTH * 2)
+        with torch.inference_mode():
+            mel = normalize_mel(mel_fn(torch.from_numpy(peak_normalize(wav))))
+            dvector = _WORKER["encoder"].embed_utterance(utt.path)
+        arrays = {"mel": mel.numpy().astype(np.float16), "dvector": dvector.numpy().astype(np.float32)}
+        if _wants_psdr(utt.speaker, settings):
+            seed = int.from_bytes(utt.uid.encode()[-8:].rjust(8, b"\0"), "little") ^ settings.seed
+            rng = np.random.default_rng(seed)
+            shifts = [draw_shift(rng, settings.psdr_low, settings.psdr_high) for _ in range(settings.psdr_variants)]
+            with torch.inference_mode():
+                variants = [normalize_mel(mel_fn(torch.from_numpy(peak_normalize(pitch_shift(wav, SAMPLE_RATE, s, settings.psdr_backend))))) for s in shifts]
+            arrays["psdr_mels"] = torch.stack(variants).numpy().astype(np.float16)
+            arrays["psdr_shifts"] = np.array(shifts, dtype=np.int8)
+        seconds = len(wav) / SAMPLE_RATE
+        meta = {"uid": utt.uid, "speaker": utt.speaker, "source": str(utt.path), "seconds": seconds,
+                "stamp": _source_stamp(utt.path), "settings": _settings_dict(settings)}
+        arrays["meta"] = np.array(json.dumps(meta))
+        _atomic_write(item_path(root, utt.uid), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        return utt.uid, None, {"uid": utt.uid, "speaker": utt.speaker, "frames": int(mel.shape[0]), "seconds": round(seconds, 3), "source": str(utt.path)}
+    except MediumVCError as e:
+        return utt.uid, str(e), None
+    except Exception as e:  # a bad file must never stop the run; the reason is listed
+        return utt.uid, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}", None
+
+
+def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSettings = StoreSettings(), workers: int = 1, progress: bool = True) -> dict:
+    """Build or update the feature store at `root`. Returns a summary dict."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    _atomic_write(root / "store.json", lambda tmp: Path(tmp).write_text(json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)))
+    todo = [u for u in utterances if not _is_current(item_path(root, u.uid), u, settings)]
+    skipped = len(utterances) - len(todo)
+    failures: list[tuple[str, str]] = []
+    bar = tqdm(total=len(todo), desc="preprocessing", unit="utt", disable=not progress)
+    by_uid = {u.uid: u for u in utterances}
+    if workers <= 1:
+        _init_worker(settings)
+        results = (_process(root, u) for u in todo)
+        pool = None
+    else:
+        import multiprocessing as mp
+
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(settings,))
+        results = pool.map(_process, [root] * len(todo), todo, chunksize=4)
+    try:
+        for uid, error, _ in results:
+            if error:
+                failures.append((uid, error))
+                bar.write(f"skipped {by_uid[uid].path}: {error}")
+            bar.update(1)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    rows = write_manifest(root, utterances)
+    _atomic_write(root / "failures.tsv", lambda tmp: Path(tmp).write_text(
+        "path\treason\n" + "".join(f"{by_uid[u].path}\t{r}\n" for u, r in failures)))
+    summary = {"items": len(rows), "computed": len(todo) - len(failures), "skipped_unchanged": skipped, "failed": len(failures)}
+    return summary
+
+
+def write_manifest(root: Path, utterances: list[Utterance]) -> list[dict]:
+    """manifest.tsv from the items on disk for these utterances (stale or missing ones left out)."""
+    rows = []
+    for u in utterances:
+        p = item_path(root, u.uid)
+        if p.is_file():
+            meta = read_meta(p)
+            rows.append({"uid": u.uid, "speaker": u.speaker, "frames": int(round(meta["seconds"] * SAMPLE_RATE)) // HOP_LENGTH,
+                         "seconds": round(meta["seconds"], 3), "source": str(u.path)})
+    header = "uid\tspeaker\tframes\tseconds\tsource\n"
+    _atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text(header + "".join(
+        f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)))
+    return rows
+
+
+def read_manifest(root: str | Path) -> list[dict]:
+    path = Path(root) / "manifest.tsv"
+    if not path.is_file():
+        raise MediumVCError(f"{root} is not a feature store (no manifest.tsv): run `mediumvc preprocess` first")
+    import csv
+
+    with path.open(newline="") as fh:
+        return [dict(r, frames=int(r["frames"]), seconds=float(r["seconds"])) for r in csv.DictReader(fh, delimiter="\t")]

@@ -1,0 +1,130 @@
+"""Training batches from the feature store.
+
+A batch is a pure function of (seed, batch index), so a resumed run sees exactly the batches it
+would have seen, without saving any sampler state: the stream just restarts at the global step.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from mediumvc.data.store import item_path, read_item, read_manifest
+from mediumvc.errors import MediumVCError
+
+
+@dataclass
+class DataConfig:
+    store: str = ""
+    speakers: list[str] = field(default_factory=list)  # globs to train on (SingleVC: its one target voice)
+    exclude: list[str] = field(default_factory=list)  # globs never used (held-out speakers)
+    batch_size: int = 4
+    crop_frames: int | None = None  # None = whole utterances (the paper); CPU presets crop
+    val_items: int = 16  # utterances held back from the training speakers for validation
+    min_frames: int = 32
+
+
+def _match(speaker: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(speaker, p) for p in patterns)
+
+
+def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
+    """Store items of the selected speakers, in memory (mel fp16). Sorted, so splits are stable."""
+    rows = read_manifest(config.store)
+    rows = [r for r in rows if (not config.speakers or _match(r["speaker"], config.speakers)) and not _match(r["speaker"], config.exclude)]
+    rows = [r for r in rows if r["frames"] >= config.min_frames]
+    if not rows:
+        raise MediumVCError(f"no utterances in {config.store} match speakers={config.speakers} exclude={config.exclude}")
+    items = []
+    for r in sorted(rows, key=lambda r: r["uid"]):
+        item = read_item(item_path(Path(config.store), r["uid"]))
+        if need_psdr and "psdr_mels" not in item:
+            raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker)")
+        items.append({"uid": r["uid"], "speaker": r["speaker"], "mel": item["mel"], "dvector": item["dvector"], "psdr": item.get("psdr_mels")})
+    return items
+
+
+def split_items(items: list[dict], val_items: int, seed: int) -> tuple[list[dict], list[dict]]:
+    rng = np.random.default_rng(seed + 7919)
+    order = rng.permutation(len(items))
+    n_val = min(val_items, max(0, len(items) // 5))
+    val = [items[i] for i in sorted(order[:n_val])]
+    train = [items[i] for i in sorted(order[n_val:])]
+    return train, val
+
+
+def _crop(length: int, crop: int | None, rng: np.random.Generator) -> slice:
+    if crop is None or length <= crop:
+        return slice(0, length)
+    start = int(rng.integers(0, length - crop + 1))
+    return slice(start, start + crop)
+
+
+def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray]) -> dict[str, torch.Tensor]:
+    """Zero-pad to the longest (0 = silence in the normalised domain); mask True at padding."""
+    lengths = torch.tensor([len(x) for x in inputs])
+    t = int(lengths.max())
+    pad = lambda xs: torch.stack([torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, t - len(x))) for x in xs])
+    return {
+        "input": pad(inputs),
+        "target": pad(targets),
+        "mask": torch.arange(t)[None, :] >= lengths[:, None],
+        "lengths": lengths,
+        "dvector": torch.from_numpy(np.stack(dvectors).astype(np.float32)),
+    }
+
+
+class BatchStream(IterableDataset):
+    """Endless batches; batch i depends only on (seed, i). `start` = the step to resume from.
+
+    task 'singlevc': input = a PSDR variant (or, with probability 1/(K+1), the mel itself: the
+    original's shift 0), target = the original mel, random utterances.
+    task 'mediumvc': all utterances of one random speaker (the paper's same-speaker batches);
+    input = target = the mel, with that utterance's own d-vector.
+    """
+
+    def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0) -> None:
+        self.items, self.task, self.batch_size, self.crop, self.seed, self.start = items, task, batch_size, crop, seed, start
+        self.by_speaker: dict[str, list[int]] = {}
+        for i, it in enumerate(items):
+            self.by_speaker.setdefault(it["speaker"], []).append(i)
+        self.speakers = sorted(self.by_speaker)
+
+    def batch(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        if self.task == "mediumvc":
+            spk = self.speakers[int(rng.integers(len(self.speakers)))]
+            pool = self.by_speaker[spk]
+            chosen = [pool[int(rng.integers(len(pool)))] for _ in range(self.batch_size)]
+        else:
+            chosen = [int(rng.integers(len(self.items))) for _ in range(self.batch_size)]
+        inputs, targets, dvecs = [], [], []
+        for i in chosen:
+            it = self.items[i]
+            window = _crop(len(it["mel"]), self.crop, rng)
+            source = it["mel"]
+            if self.task == "singlevc":
+                k = int(rng.integers(len(it["psdr"]) + 1))
+                source = it["mel"] if k == len(it["psdr"]) else it["psdr"][k]
+            inputs.append(source[window])
+            targets.append(it["mel"][window])
+            dvecs.append(it["dvector"])
+        return collate(inputs, targets, dvecs)
+
+    def __iter__(self):
+        info = get_worker_info()
+        step, stride = (self.start, 1) if info is None else (self.start + info.id, info.num_workers)
+        while True:
+            yield self.batch(step)
+            step += stride
+
+
+def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int) -> list[dict]:
+    """The same validation batches at every validation."""
+    stream = BatchStream(items, task, batch_size, crop, seed + 104729)
+    return [stream.batch(i) for i in range(count)]

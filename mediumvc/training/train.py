@@ -1,0 +1,219 @@
+"""`mediumvc train singlevc|mediumvc --config FILE [--set key=value ...]`: one YAML describes a run.
+
+    model:    network sizes (a bundled config name such as cpu-small, or the sections themselves)
+    data:     feature store, speakers, batch size, crop (DataConfig)
+    optim:    AdamW and the decay schedule (OptimConfig)
+    trainer:  steps, precision, checkpoint/validation cadence, devices (TrainerConfig)
+    singlevc: (mediumvc only) a trained SingleVC directory, or null for the paper's MwoS ablation
+
+Checkpoints are written atomically every `ckpt_every` steps (the last `keep_last` kept, plus the
+best by validation loss); `--resume` continues from `last.ckpt` with the same batches it would
+have seen. `export` turns a checkpoint into an inference directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from mediumvc.config import ModelConfig, load_config
+from mediumvc.errors import CheckpointError, MediumVCError
+from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, split_items
+from mediumvc.training.tasks import MediumVCTask, OptimConfig, SingleVCTask
+
+TASKS = ("singlevc", "mediumvc")
+
+
+@dataclass
+class TrainerConfig:
+    max_steps: int = 10000
+    precision: str = "32-true"  # or "bf16-mixed" (fast only on GPUs / CPUs with AVX-512 BF16 or AMX)
+    val_every: int = 500
+    val_batches: int = 4
+    ckpt_every: int = 500
+    keep_last: int = 3
+    log_every: int = 20
+    seed: int = 0
+    num_workers: int = 0
+    threads: int | None = None
+    accelerator: str = "auto"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    singlevc_dropout: bool = True  # the original's behaviour (see MediumVCTask)
+
+
+@dataclass
+class TrainConfig:
+    model: Any = "cpu-small"
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    singlevc: str | None = None
+
+    def model_config(self) -> ModelConfig:
+        return load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
+
+
+def _set(obj: dict, dotted: str, value: str) -> None:
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        obj = obj.setdefault(p, {})
+    obj[leaf] = yaml.safe_load(value)
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
+    raw: dict = {}
+    if path:
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise MediumVCError(f"training config {path}: {str(e).splitlines()[0]}") from None
+    for item in overrides:
+        if "=" not in item:
+            raise MediumVCError(f"--set expects key=value (e.g. optim.lr=3e-4), got {item!r}")
+        _set(raw, *item.split("=", 1))
+    sections = {"data": DataConfig, "optim": OptimConfig, "trainer": TrainerConfig}
+    kw: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in sections:
+            known = {f.name for f in dataclasses.fields(sections[key])}
+            unknown = set(value) - known
+            if unknown:
+                raise MediumVCError(f"unknown key(s) {sorted(unknown)} in training config section '{key}'")
+            kw[key] = sections[key](**value)
+        elif key in ("model", "singlevc"):
+            kw[key] = value
+        else:
+            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc)")
+    return TrainConfig(**kw)
+
+
+class AtomicCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose files appear only complete: written to a temp name, then renamed."""
+
+    def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
+        tmp = f"{filepath}.tmp"
+        trainer.save_checkpoint(tmp, self.save_weights_only)
+        if trainer.is_global_zero:
+            os.replace(tmp, filepath)
+        trainer.strategy.barrier()
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+
+
+def build_task(task: str, config: TrainConfig):
+    model_cfg = config.model_config()
+    if task == "singlevc":
+        if model_cfg.singlevc is None:
+            raise MediumVCError("the model config has no singlevc section to train")
+        from mediumvc.nets import SingleVC
+
+        return SingleVCTask(SingleVC(model_cfg.singlevc), config.optim, config.trainer.seed)
+    net = model_cfg.build()
+    if model_cfg.singlevc is not None:
+        if config.singlevc is None:
+            raise MediumVCError("MediumVC training needs `singlevc: DIR` (a trained SingleVC), or `singlevc: untrained` "
+                                "for the paper's MwuS ablation; for MwoS set `model.singlevc: null`")
+        if config.singlevc != "untrained":
+            from mediumvc.checkpoint import load_singlevc_dir
+
+            trained = load_singlevc_dir(config.singlevc)
+            if trained.config != model_cfg.singlevc:
+                raise MediumVCError(f"{config.singlevc} holds a SingleVC of other sizes than the model config asks for")
+            net.singlevc = trained.net
+    return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed)
+
+
+def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Path:
+    """Train, checkpointing into OUT/checkpoints; logs (CSV, TensorBoard) into OUT/logs."""
+    if task not in TASKS:
+        raise MediumVCError(f"unknown task {task!r}: choose one of {TASKS}")
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    if ckpt_dir.exists() and any(ckpt_dir.glob("*.ckpt")) and not resume:
+        raise MediumVCError(f"{ckpt_dir} already holds checkpoints: pass --resume to continue, or choose a new output folder")
+    t = config.trainer
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    L.seed_everything(t.seed, workers=True, verbose=False)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.yaml").write_text(yaml.safe_dump({"task": task, **_plain(dataclasses.asdict(config))}, sort_keys=False))
+
+    module = build_task(task, config)
+    module.hparams.update({"task": task, "train_config": _plain(dataclasses.asdict(config)), "model": config.model_config().to_dict()})
+    items = load_items(config.data, need_psdr=(task == "singlevc"))
+    train_items, val_items = split_items(items, config.data.val_items, t.seed)
+    start = 0
+    if resume and last.is_file():
+        start = int(torch.load(last, map_location="cpu", weights_only=True)["global_step"])
+    stream = BatchStream(train_items, task, config.data.batch_size, config.data.crop_frames, t.seed, start)
+    train_loader = DataLoader(stream, batch_size=None, num_workers=t.num_workers)
+    val_loader = None
+    if val_items:
+        val = fixed_batches(val_items, task, config.data.batch_size, config.data.crop_frames, t.seed, t.val_batches)
+        val_loader = DataLoader(val, batch_size=None)
+
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    every = AtomicCheckpoint(dirpath=ckpt_dir, filename="step-{step:08d}", every_n_train_steps=t.ckpt_every,
+                             save_top_k=t.keep_last, monitor="step", mode="max", save_last=True, auto_insert_metric_name=False)
+    callbacks = [every]
+    if val_loader is not None:
+        callbacks.append(AtomicCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, enable_version_counter=False))
+    trainer = L.Trainer(
+        max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if val_loader else None,
+        check_val_every_n_epoch=None, limit_val_batches=t.val_batches, log_every_n_steps=t.log_every,
+        callbacks=callbacks, logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="logs", version="")],
+        accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
+        default_root_dir=out, enable_model_summary=False,
+    )
+    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.is_file() else None, weights_only=True)
+    return last
+
+
+def _plain(obj):
+    """Tuples -> lists, so configs survive YAML and weights_only checkpoint loading."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
+    """A training checkpoint -> an inference directory (weights only, weight norm folded)."""
+    from mediumvc.checkpoint import save_model_dir, save_singlevc_dir
+
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path} cannot be read as a training checkpoint ({str(e).splitlines()[0][:150]})") from None
+    hp = ckpt.get("hyper_parameters", {})
+    if hp.get("task") not in TASKS:
+        raise CheckpointError(f"{path} is not a mediumvc training checkpoint (no task in its hyper-parameters)")
+    model_cfg = ModelConfig.from_dict(hp["model"])
+    state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
+    if hp["task"] == "singlevc":
+        return save_singlevc_dir(out_dir, model_cfg.singlevc, state, info=info)
+    net = model_cfg.build()
+    from mediumvc.nets import add_weight_norm
+
+    add_weight_norm(net.content_encoder)
+    add_weight_norm(net.decoder)
+    net.load_state_dict(state)
+    return save_model_dir(out_dir, model_cfg, net, info=info)
