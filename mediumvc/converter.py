@@ -166,14 +166,16 @@ class VoiceConverter:
         """
         log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
         total, size, context = log_mel.shape[-1], self.vocoder_chunk_frames, VOCODER_CONTEXT_FRAMES
-        pieces = []
-        for s in range(0, total, size):
+        out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
+        # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
+        starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})
+        for s in starts:
             e = min(total, s + size)
             a, b = max(0, s - context), min(total, e + context)
             with autocast(self.device, self.precision):
                 wav = self.vocoder(log_mel[..., a:b])[0, 0].float()
-            pieces.append(wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH])
-        return torch.cat(pieces).cpu().numpy()
+            out[s * HOP_LENGTH : e * HOP_LENGTH] = wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH].cpu().numpy()
+        return out
 
     def convert(
         self, source: AudioLike, target: torch.Tensor | AudioLike | Sequence[AudioLike], name: str | None = None

@@ -93,8 +93,8 @@ class MediumVCTask(ReconstructionTask):
 
     def on_train_batch_start(self, batch, batch_idx):
         super().on_train_batch_start(batch, batch_idx)
-        if self.net.singlevc is not None and not self.singlevc_dropout:
-            self.net.singlevc.eval()
+        if self.net.singlevc is not None:
+            self.net.singlevc.train(self.singlevc_dropout)
 
     def predict_batch(self, batch: dict) -> torch.Tensor:
         return self.net(batch["input"], batch["dvector"], batch["mask"])

@@ -95,7 +95,11 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             kw[key] = value
         else:
             raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc)")
-    return TrainConfig(**kw)
+    config = TrainConfig(**kw)
+    config.data.store = os.path.expanduser(config.data.store)
+    if config.singlevc not in (None, "untrained"):
+        config.singlevc = os.path.expanduser(config.singlevc)
+    return config
 
 
 class AtomicCheckpoint(ModelCheckpoint):

@@ -1,0 +1,94 @@
+"""Training: exact resume, surviving SIGKILL, export to inference directories, the MediumVC stage."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mediumvc.data.corpus import scan_corpus
+from mediumvc.data.store import StoreSettings, preprocess
+from mediumvc.training.train import export, load_train_config, train
+
+STEPS = ["trainer.val_every=4", "trainer.ckpt_every=4", "trainer.threads=1", "trainer.log_every=1"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, speech) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    for name, path in speech.items():
+        (root / name.split("_")[0]).mkdir(exist_ok=True)
+        os.symlink(path, root / name.split("_")[0] / f"{name}.wav")
+    out = tmp_path_factory.mktemp("store")
+    preprocess(scan_corpus(root), out, StoreSettings(psdr_variants=2, psdr_backend="sox", psdr_speakers=("p225",)), progress=False)
+    return out
+
+
+def singlevc_config(store, *extra):
+    return load_train_config(None, [f"data.store={store}", "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48",
+                                    "data.val_items=1", "model=tiny", *STEPS, *extra])
+
+
+def weights(ckpt: Path) -> dict:
+    return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def test_resume_continues_exactly(store, tmp_path):
+    straight = train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "a")
+    train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "b")
+    resumed = train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "b", resume=True)
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.load(resumed, weights_only=True)["global_step"] == 8
+    with pytest.raises(Exception, match="--resume"):
+        train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "b")  # never clobbers a run
+
+
+def test_sigkill_then_resume_reaches_the_same_step(store, tmp_path):
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "mediumvc", "train", "singlevc", "--out", str(out), "--set", f"data.store={store}",
+            "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
+            "trainer.max_steps=400", *STEPS]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (out / "checkpoints" / "step-00000008.ckpt").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
+    args[args.index("trainer.max_steps=400")] = "trainer.max_steps=20"
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = out / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 20
+    assert not list((out / "checkpoints").glob("*.tmp"))
+    exported = export(last, tmp_path / "singlevc")
+    from mediumvc.checkpoint import load_singlevc_dir
+
+    assert load_singlevc_dir(exported).net(torch.rand(1, 30, 80)).shape == (1, 30, 80)
+
+
+def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_path, speech):
+    svc_run = train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "svc")
+    svc_dir = export(svc_run, tmp_path / "svc_model")
+    config = load_train_config(None, [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1",
+                                      "model=tiny", f"singlevc={svc_dir}", "trainer.max_steps=8", *STEPS])
+    last = train("mediumvc", config, tmp_path / "mvc")
+    model_dir = export(last, tmp_path / "model")
+    from mediumvc.converter import VoiceConverter
+
+    vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
+    wav, sr = vc.convert(speech["p225_003"], speech["p226_003"])
+    assert sr == 22050 and len(wav) > 0
+    # SingleVC stayed frozen: its exported weights are the ones MediumVC trained with
+    from mediumvc.checkpoint import load_singlevc_dir
+
+    frozen = load_singlevc_dir(svc_dir).net.state_dict()
+    assert all(torch.equal(v, vc.model.singlevc.state_dict()[k]) for k, v in frozen.items())
+    with pytest.raises(Exception, match="singlevc"):
+        train("mediumvc", load_train_config(None, [f"data.store={store}", "model=tiny"]), tmp_path / "x")
