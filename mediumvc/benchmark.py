@@ -61,6 +61,38 @@ def _pesq_bf16_vs_fp32(vc: VoiceConverter, speech: np.ndarray) -> float | None:
     return float(pesq(16000, to16(ref), to16(out), "wb"))
 
 
+def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeats: int) -> dict[str, float]:
+    """Median seconds of each stage on one source."""
+    from mediumvc.runtime import autocast
+
+    spk = vc.embed_speaker(target)
+    mel = vc.source_mel(src)
+    converted = vc.convert_mel(mel, spk)
+    m, e = mel.unsqueeze(0), spk.to(vc.device).unsqueeze(0)
+    with torch.inference_mode():
+        ssif = vc.model.ssif(m)
+
+    @torch.inference_mode()
+    def singlevc():
+        with autocast(vc.device, vc.precision):
+            vc.model.ssif(m)
+
+    @torch.inference_mode()
+    def mediumvc():
+        with autocast(vc.device, vc.precision):
+            vc.model.decoder(vc.model.content_encoder(ssif), e)
+
+    stages = {
+        "speaker (5 s ref)": lambda: vc.embed_speaker(target),
+        "mel": lambda: vc.source_mel(src),
+        "SingleVC": singlevc,
+        "MediumVC": mediumvc,
+        "vocoder": lambda: vc.vocode(converted),
+        "end to end": lambda: vc.convert(src, target),
+    }
+    return {name: _median_time(fn, repeats) for name, fn in stages.items()}
+
+
 def run_benchmark(
     config: str = "paper",
     model: str | None = None,
@@ -109,35 +141,8 @@ def run_benchmark(
             continue
         vc.precision = precision
         for s in seconds:
-            src = speech_like(s)
-            spk = vc.embed_speaker(target)
-            mel = vc.source_mel(src)
-            conv = vc.convert_mel(mel, spk)
-            m, e = mel.unsqueeze(0), spk.to(vc.device).unsqueeze(0)
-
-            def singlevc():
-                with torch.inference_mode(), vc_autocast(vc):
-                    vc.model.ssif(m)
-
-            ssif = None
-            with torch.inference_mode():
-                ssif = vc.model.ssif(m)
-
-            def mediumvc():
-                with torch.inference_mode(), vc_autocast(vc):
-                    vc.model.decoder(vc.model.content_encoder(ssif), e)
-
-            stages = {
-                "speaker (5 s ref)": lambda: vc.embed_speaker(target),
-                "mel": lambda: vc.source_mel(src),
-                "SingleVC": singlevc,
-                "MediumVC": mediumvc,
-                "vocoder": lambda: vc.vocode(conv),
-                "end to end": lambda: vc.convert(src, target),
-            }
             row = {"precision": precision, "seconds": s}
-            for name, fn in stages.items():
-                row[name] = _median_time(fn, repeats) / s
+            row.update({name: t / s for name, t in _time_stages(vc, speech_like(s), target, repeats).items()})
             rows.append(row)
     names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"]
     print()
@@ -158,8 +163,3 @@ def run_benchmark(
         print(f"wrote {json_out}")
     return result
 
-
-def vc_autocast(vc: VoiceConverter):
-    from mediumvc.runtime import autocast
-
-    return autocast(vc.device, vc.precision)

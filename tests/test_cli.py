@@ -77,3 +77,14 @@ def test_bad_inputs_through_the_cli_are_one_line(tmp_path, tiny_model_dir, speec
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tmp_path / "nomodel", "-o", tmp_path / "o.wav")
     assert r.returncode == 2 and "no such directory" in r.stderr
+
+
+def test_benchmark_prints_every_stage(tmp_path):
+    import json
+
+    out = tmp_path / "bench.json"
+    r = run("benchmark", "--config", "tiny", "--seconds", "1", "--repeats", "1", "--precisions", "fp32", "--threads", "1", "--json", out)
+    assert r.returncode == 0, r.stderr
+    assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
+    row = json.loads(out.read_text())["rtf"][0]
+    assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))

