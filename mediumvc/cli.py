@@ -6,6 +6,7 @@ Errors a user can fix are printed as one line `mediumvc: error: ...` with exit c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -128,7 +129,8 @@ def _train(args: argparse.Namespace) -> int:
 
     config = load_train_config(args.config, args.set or [])
     last = train(args.task, config, args.out, resume=args.resume)
-    print(f"training stopped; last checkpoint: {last}")
+    if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":  # DDP: say it once
+        print(f"training stopped; last checkpoint: {last}")
     return 0
 
 

@@ -92,3 +92,31 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
     assert all(torch.equal(v, vc.model.singlevc.state_dict()[k]) for k, v in frozen.items())
     with pytest.raises(Exception, match="singlevc"):
         train("mediumvc", load_train_config(None, [f"data.store={store}", "model=tiny"]), tmp_path / "x")
+
+
+def test_ranks_read_different_batches():
+    from mediumvc.training.data import BatchStream
+
+    items = [{"uid": str(i), "speaker": f"s{i % 3}", "mel": torch.rand(60 + i, 80).numpy(), "dvector": torch.rand(256).numpy(), "psdr": None}
+             for i in range(12)]
+    single = BatchStream(items, "mediumvc", 2, 32, seed=0)
+    ranks = [iter(BatchStream(items, "mediumvc", 2, 32, seed=0, rank=r, world=2)) for r in range(2)]
+    firsts = [next(r)["input"] for r in ranks]
+    assert torch.equal(firsts[0], single.batch(0)["input"]) and torch.equal(firsts[1], single.batch(1)["input"])
+    assert torch.equal(next(ranks[0])["input"], single.batch(2)["input"])
+
+
+def test_two_process_ddp_on_cpu(store, tmp_path):
+    out = tmp_path / "ddp"
+    args = [sys.executable, "-m", "mediumvc", "train", "singlevc", "--out", str(out), "--set", f"data.store={store}",
+            "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
+            "trainer.max_steps=6", "trainer.val_every=3", "trainer.ckpt_every=3", "trainer.threads=1",
+            "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
+    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Starting with 2 processes" in done.stderr + done.stdout
+    assert done.stdout.count("training stopped") == 1  # rank 0 speaks
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 6
+    names = {p.name for p in (out / "checkpoints").iterdir()}
+    assert {"last.ckpt", "step-00000003.ckpt", "step-00000006.ckpt"} <= names and not [n for n in names if n.endswith(".tmp")]

@@ -81,6 +81,7 @@ def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[
 
 class BatchStream(IterableDataset):
     """Endless batches; batch i depends only on (seed, i). `start` = the step to resume from.
+    Under data parallelism, rank r of W takes batch index step * W + r: every rank sees its own data.
 
     task 'singlevc': input = a PSDR variant (or, with probability 1/(K+1), the mel itself: the
     original's shift 0), target = the original mel, random utterances.
@@ -88,8 +89,10 @@ class BatchStream(IterableDataset):
     input = target = the mel, with that utterance's own d-vector.
     """
 
-    def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0) -> None:
+    def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
+                 rank: int = 0, world: int = 1) -> None:
         self.items, self.task, self.batch_size, self.crop, self.seed, self.start = items, task, batch_size, crop, seed, start
+        self.rank, self.world = rank, world
         self.by_speaker: dict[str, list[int]] = {}
         for i, it in enumerate(items):
             self.by_speaker.setdefault(it["speaker"], []).append(i)
@@ -120,7 +123,7 @@ class BatchStream(IterableDataset):
         info = get_worker_info()
         step, stride = (self.start, 1) if info is None else (self.start + info.id, info.num_workers)
         while True:
-            yield self.batch(step)
+            yield self.batch(step * self.world + self.rank)
             step += stride
 
 

@@ -115,6 +115,22 @@ class AtomicCheckpoint(ModelCheckpoint):
         self._last_checkpoint_saved = filepath
 
 
+class StoreBatches(L.LightningDataModule):
+    """Builds the loaders once the trainer knows this process's rank (DDP shards by rank)."""
+
+    def __init__(self, train_items: list[dict], val_batches: list[dict], task: str, data: DataConfig, trainer: TrainerConfig, start: int) -> None:
+        super().__init__()
+        self.train_items, self.val_batches, self.task, self.data, self.cfg, self.start = train_items, val_batches, task, data, trainer, start
+
+    def train_dataloader(self) -> DataLoader:
+        stream = BatchStream(self.train_items, self.task, self.data.batch_size, self.data.crop_frames, self.cfg.seed, self.start,
+                             rank=self.trainer.global_rank, world=self.trainer.world_size)
+        return DataLoader(stream, batch_size=None, num_workers=self.cfg.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_batches, batch_size=None)
+
+
 def build_task(task: str, config: TrainConfig):
     model_cfg = config.model_config()
     if task == "singlevc":
@@ -161,28 +177,24 @@ def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = Fa
     start = 0
     if resume and last.is_file():
         start = int(torch.load(last, map_location="cpu", weights_only=True)["global_step"])
-    stream = BatchStream(train_items, task, config.data.batch_size, config.data.crop_frames, t.seed, start)
-    train_loader = DataLoader(stream, batch_size=None, num_workers=t.num_workers)
-    val_loader = None
-    if val_items:
-        val = fixed_batches(val_items, task, config.data.batch_size, config.data.crop_frames, t.seed, t.val_batches)
-        val_loader = DataLoader(val, batch_size=None)
+    val = fixed_batches(val_items, task, config.data.batch_size, config.data.crop_frames, t.seed, t.val_batches) if val_items else []
+    data = StoreBatches(train_items, val, task, config.data, t, start)
 
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     every = AtomicCheckpoint(dirpath=ckpt_dir, filename="step-{step:08d}", every_n_train_steps=t.ckpt_every,
                              save_top_k=t.keep_last, monitor="step", mode="max", save_last=True, auto_insert_metric_name=False)
     callbacks = [every]
-    if val_loader is not None:
+    if val:
         callbacks.append(AtomicCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, enable_version_counter=False))
     trainer = L.Trainer(
-        max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if val_loader else None,
+        max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if val else None,
         check_val_every_n_epoch=None, limit_val_batches=t.val_batches, log_every_n_steps=t.log_every,
         callbacks=callbacks, logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="logs", version="")],
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         default_root_dir=out, enable_model_summary=False,
     )
-    trainer.fit(module, train_loader, val_loader, ckpt_path=str(last) if resume and last.is_file() else None, weights_only=True)
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume and last.is_file() else None, weights_only=True)
     return last
 
 
