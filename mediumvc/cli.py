@@ -95,6 +95,11 @@ def _create_model(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
+    if args.train:
+        from mediumvc.training.throughput import run_throughput
+
+        run_throughput(presets=args.presets, threads=args.threads, precisions=args.precisions, force_bf16=args.force_bf16, steps=args.repeats)
+        return 0
     from mediumvc.benchmark import run_benchmark
 
     run_benchmark(
@@ -207,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--force-bf16", action="store_true", help="time bf16 even on CPUs that only emulate it")
+    p.add_argument("--train", action="store_true", help="time training steps instead (seconds/step, frames/s per preset)")
+    p.add_argument("--presets", nargs="+", default=["cpu-small", "paper"], help="with --train: configs to time")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.set_defaults(func=_benchmark)

@@ -88,3 +88,9 @@ def test_benchmark_prints_every_stage(tmp_path):
     assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
     row = json.loads(out.read_text())["rtf"][0]
     assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))
+
+
+def test_training_throughput_benchmark():
+    r = run("benchmark", "--train", "--presets", "tiny", "--repeats", "1", "--threads", "1", "--precisions", "fp32")
+    assert r.returncode == 0, r.stderr
+    assert "| tiny | singlevc | fp32 |" in r.stdout and "| tiny | mediumvc | fp32 |" in r.stdout

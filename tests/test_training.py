@@ -44,6 +44,16 @@ def test_resume_continues_exactly(store, tmp_path):
     a, b = weights(straight), weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert torch.load(resumed, weights_only=True)["global_step"] == 8
+    # validation ran: best checkpoint, logged losses, vocoded samples and TensorBoard audio + mel images
+    run = tmp_path / "a"
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+    metrics = (run / "logs" / "metrics.csv").read_text()
+    assert "train/loss" in metrics and "val/loss" in metrics
+    assert {p.name for p in (run / "samples").iterdir()} >= {"step-00000008-predicted.wav", "step-00000008-target.wav"}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "logs"), size_guidance={"audio": 0, "images": 0}).Reload().Tags()
+    assert "val/predicted" in events["audio"] and "val/predicted_mel" in events["images"]
     with pytest.raises(Exception, match="--resume"):
         train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "b")  # never clobbers a run
 

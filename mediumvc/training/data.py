@@ -52,7 +52,7 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
 def split_items(items: list[dict], val_items: int, seed: int) -> tuple[list[dict], list[dict]]:
     rng = np.random.default_rng(seed + 7919)
     order = rng.permutation(len(items))
-    n_val = min(val_items, max(0, len(items) // 5))
+    n_val = min(val_items, max(1, len(items) // 5)) if len(items) >= 2 else 0  # at most a fifth, at least one
     val = [items[i] for i in sorted(order[:n_val])]
     train = [items[i] for i in sorted(order[n_val:])]
     return train, val

@@ -58,9 +58,34 @@ class ReconstructionTask(L.LightningModule):
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=1)
         return loss
 
-    def validation_step(self, batch: dict, _):
-        loss = masked_l1(self.predict_batch(batch), batch["target"], batch["lengths"])
+    def validation_step(self, batch: dict, batch_idx: int):
+        pred = self.predict_batch(batch)
+        loss = masked_l1(pred, batch["target"], batch["lengths"])
         self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["lengths"]))
+        if batch_idx == 0 and self.samples_dir is not None and self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            n = int(batch["lengths"][0])
+            self.write_sample(pred[0, :n].float(), batch["target"][0, :n].float(), batch["input"][0, :n].float())
+
+    samples_dir = None  # set by the trainer setup: where validation WAVs and mel images go
+
+    @torch.no_grad()
+    def write_sample(self, pred: torch.Tensor, target: torch.Tensor, source: torch.Tensor) -> None:
+        """Vocode the first validation item (input, prediction, target) to WAV and log them with
+        their mel images to TensorBoard: listen to training, not only read the loss."""
+        from mediumvc.audio import SAMPLE_RATE, denormalize_mel, save_wav
+        from mediumvc.vocoder import load_hifigan
+
+        if not hasattr(self, "_vocoder"):
+            object.__setattr__(self, "_vocoder", load_hifigan().to(self.device))  # not a submodule: never saved
+        step = self.global_step
+        tb = next((lg.experiment for lg in self.loggers if hasattr(lg.experiment, "add_audio")), None)
+        for name, mel in (("input", source), ("predicted", pred.clamp(0, 1)), ("target", target)):
+            wav = self._vocoder(denormalize_mel(mel).T.unsqueeze(0).to(self.device))[0, 0].cpu()
+            save_wav(self.samples_dir / f"step-{step:08d}-{name}.wav", wav.numpy(), SAMPLE_RATE)
+            if tb is not None:
+                tb.add_audio(f"val/{name}", wav.unsqueeze(0), step, SAMPLE_RATE)
+                image = mel.T.flip(0).clamp(0, 1).cpu()  # (80, T), low frequencies at the bottom
+                tb.add_image(f"val/{name}_mel", image.unsqueeze(0).expand(3, -1, -1), step)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]

@@ -50,6 +50,7 @@ class TrainerConfig:
     num_nodes: int = 1
     strategy: str = "auto"
     singlevc_dropout: bool = True  # the original's behaviour (see MediumVCTask)
+    samples: bool = True  # vocode one validation item per validation into OUT/samples and TensorBoard
 
 
 @dataclass
@@ -172,6 +173,7 @@ def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = Fa
 
     module = build_task(task, config)
     module.hparams.update({"task": task, "train_config": _plain(dataclasses.asdict(config)), "model": config.model_config().to_dict()})
+    module.samples_dir = out / "samples" if t.samples else None
     items = load_items(config.data, need_psdr=(task == "singlevc"))
     train_items, val_items = split_items(items, config.data.val_items, t.seed)
     start = 0
