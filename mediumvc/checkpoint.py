@@ -25,10 +25,11 @@ from mediumvc.errors import CheckpointError
 from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
-from mediumvc.speaker.dvector import DVector
+from mediumvc.speaker.dvector import DVector, DVectorConfig
 
 FORMAT = "mediumvc-model"
 SINGLEVC_FORMAT = "mediumvc-singlevc"
+DVECTOR_FORMAT = "mediumvc-dvector"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -207,3 +208,30 @@ def load_singlevc_dir(path: str | os.PathLike) -> LoadedSingleVC:
     net = SingleVC(config)
     _load_into(net, state, str(path / WEIGHTS_FILE))
     return LoadedSingleVC(config, net.eval(), meta.get("info", {}))
+
+
+def save_dvector_dir(path: str | os.PathLike, config: DVectorConfig, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
+    """A trained d-vector on its own: config.json + model.safetensors."""
+    net = DVector(config)
+    _load_into(net, state, "d-vector weights")
+    meta = {"format": DVECTOR_FORMAT, "format_version": FORMAT_VERSION, "dvector": dataclasses.asdict(config), "info": info or {}}
+    return _write_dir(Path(path), {k: v.contiguous() for k, v in net.state_dict().items()}, meta, None)
+
+
+def load_dvector_dir(path: str | os.PathLike) -> DVector:
+    path = Path(path)
+    try:
+        meta = json.loads((path / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"d-vector directory {path}: {CONFIG_FILE} is missing or invalid ({e})") from None
+    if meta.get("format") != DVECTOR_FORMAT:
+        raise CheckpointError(f"{path} is not a d-vector directory (export one with `mediumvc export` from a dvector run)")
+    try:
+        net = DVector(DVectorConfig(**meta["dvector"]))
+        state = load_file(str(path / WEIGHTS_FILE))
+    except (TypeError, KeyError) as e:
+        raise CheckpointError(f"{path / CONFIG_FILE}: invalid d-vector config ({e})") from None
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{path / WEIGHTS_FILE} is missing, truncated or corrupt ({str(e)[:120]})") from None
+    _load_into(net, state, str(path / WEIGHTS_FILE))
+    return net.eval()

@@ -122,7 +122,8 @@ def _preprocess(args: argparse.Namespace) -> int:
 
     utterances = scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])
     settings = StoreSettings(encoder=args.encoder, psdr_variants=args.psdr_variants, psdr_backend=args.psdr_backend,
-                             psdr_low=args.psdr_range[0], psdr_high=args.psdr_range[1], psdr_speakers=tuple(args.psdr_speakers or ()))
+                             psdr_low=args.psdr_range[0], psdr_high=args.psdr_range[1], psdr_speakers=tuple(args.psdr_speakers or ()),
+                             dvector_mels=args.dvector_mels)
     summary = preprocess(utterances, args.out, settings, workers=args.workers)
     print(f"{args.out}: {summary['items']} utterances ({summary['computed']} computed, {summary['skipped_unchanged']} unchanged, "
           f"{summary['failed']} failed" + (f", listed in {Path(args.out) / 'failures.tsv'})" if summary["failed"] else ")"))
@@ -187,11 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--psdr-speakers", nargs="+", help="speaker globs that get PSDR variants (default: all)")
     p.add_argument("--psdr-backend", default="rubberband", choices=["rubberband", "sox", "librosa"])
     p.add_argument("--psdr-range", type=int, nargs=2, default=[-6, 4], metavar=("LOW", "HIGH"), help="semitones, inclusive")
+    p.add_argument("--dvector-mels", action="store_true", help="also store 40-mel features for training our own d-vector")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_preprocess)
 
-    p = sub.add_parser("train", help="train SingleVC or MediumVC from a feature store")
-    p.add_argument("task", choices=["singlevc", "mediumvc"])
+    p = sub.add_parser("train", help="train SingleVC, MediumVC or our d-vector from a feature store")
+    p.add_argument("task", choices=["singlevc", "mediumvc", "dvector"])
     p.add_argument("--config", help="training YAML (see mediumvc/configs/train/)")
     p.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="override config values, e.g. optim.lr=3e-4 trainer.max_steps=500")
     p.add_argument("--out", required=True, help="run folder: checkpoints/ and logs/")

@@ -130,3 +130,39 @@ def test_two_process_ddp_on_cpu(store, tmp_path):
     assert ckpt["global_step"] == 6
     names = {p.name for p in (out / "checkpoints").iterdir()}
     assert {"last.ckpt", "step-00000003.ckpt", "step-00000006.ckpt"} <= names and not [n for n in names if n.endswith(".tmp")]
+
+
+def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
+    root = tmp_path / "corpus"
+    for name, path in speech.items():  # four "speakers", three copies each (random crops differ)
+        (root / name).mkdir(parents=True)
+        for copy in range(3):
+            os.symlink(path, root / name / f"{copy}.wav")
+    store = tmp_path / "store"
+    preprocess(scan_corpus(root), store, StoreSettings(dvector_mels=True), progress=False)
+    config = load_train_config(None, [f"data.store={store}", "data.speakers_per_batch=2", "data.utterances_per_speaker=2",
+                                      "data.val_speakers=2", "optim.lr=0.01", "trainer.max_steps=6", *STEPS])
+    last = train("dvector", config, tmp_path / "dv")
+    metrics = (tmp_path / "dv" / "logs" / "metrics.csv").read_text()
+    assert "val/eer" in metrics and "val/threshold" in metrics and "train/loss" in metrics
+    from mediumvc.checkpoint import load_dvector_dir
+    from mediumvc.speaker import DVectorEncoder
+
+    encoder = DVectorEncoder(load_dvector_dir(export(last, tmp_path / "dvector_model")))
+    e = encoder.embed(speech["p226_003"])
+    assert e.shape == (256,) and abs(float(e.norm()) - 1) < 1e-5
+
+
+def test_eer_on_known_cases():
+    import numpy as np
+
+    from mediumvc.speaker.eer import equal_error_rate
+
+    eer, threshold = equal_error_rate(np.array([0.9, 0.8, 0.3, 0.2]), np.array([1, 1, 0, 0]))
+    assert eer == 0.0 and 0.3 < threshold <= 0.8
+    eer, _ = equal_error_rate(np.array([0.1, 0.2, 0.8, 0.9]), np.array([1, 1, 0, 0]))
+    assert eer == 1.0
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.normal(1, 1, 20000), rng.normal(-1, 1, 20000)]
+    eer, threshold = equal_error_rate(scores, np.r_[np.ones(20000), np.zeros(20000)])
+    assert abs(eer - 0.1587) < 0.01 and abs(threshold) < 0.05  # Phi(-1) for unit Gaussians 2 apart

@@ -2,7 +2,8 @@
 
     STORE/store.json              settings every item was made with (encoder, PSDR)
     STORE/items/<speaker>/<id>.npz   per utterance: mel (T, 80) float16 (normalised, spec §4.1),
-                                  dvector (256,), psdr_mels (K, T, 80) + psdr_shifts (K,), meta (JSON)
+                                  dvector (256,), psdr_mels (K, T, 80) + psdr_shifts (K,),
+                                  dvector_mel (T_d, 40) for d-vector training, meta (JSON)
     STORE/manifest.tsv            uid, speaker, frames, seconds, source path (rebuilt at the end)
     STORE/failures.tsv            files that could not be used, with the reason
 
@@ -37,6 +38,7 @@ class StoreSettings:
     psdr_low: int = -6
     psdr_high: int = 4
     psdr_speakers: tuple[str, ...] = ()  # speaker globs that get variants (empty = all)
+    dvector_mels: bool = False  # also store our d-vector's 40-mel features (for `train dvector`)
     seed: int = 0
 
 
@@ -104,6 +106,10 @@ def _init_worker(settings: StoreSettings) -> None:
     _WORKER["settings"] = settings
     _WORKER["mel"] = MelSpectrogram()
     _WORKER["encoder"] = make_speaker_encoder(settings.encoder)
+    if settings.dvector_mels:
+        from mediumvc.speaker import Wav2Mel
+
+        _WORKER["wav2mel"] = Wav2Mel()
 
 
 def _wants_psdr(speaker: str, settings: StoreSettings) -> bool:
@@ -124,6 +130,11 @@ def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
             mel = normalize_mel(mel_fn(torch.from_numpy(peak_normalize(wav))))
             dvector = _WORKER["encoder"].embed_utterance(utt.path)
         arrays = {"mel": mel.numpy().astype(np.float16), "dvector": dvector.numpy().astype(np.float32)}
+        if settings.dvector_mels:
+            w2m = _WORKER["wav2mel"]
+            speech = w2m.preprocess(load_audio(utt.path, sr=w2m.config.sample_rate), str(utt.path))
+            with torch.inference_mode():
+                arrays["dvector_mel"] = w2m(torch.from_numpy(speech)).numpy().astype(np.float16)
         if _wants_psdr(utt.speaker, settings):
             seed = int.from_bytes(utt.uid.encode()[-8:].rjust(8, b"\0"), "little") ^ settings.seed
             rng = np.random.default_rng(seed)

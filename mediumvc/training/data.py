@@ -27,6 +27,11 @@ class DataConfig:
     crop_frames: int | None = None  # None = whole utterances (the paper); CPU presets crop
     val_items: int = 16  # utterances held back from the training speakers for validation
     min_frames: int = 32
+    # d-vector (GE2E) only: N speakers x M utterances of seg_len frames; whole speakers held out for EER
+    speakers_per_batch: int = 64
+    utterances_per_speaker: int = 10
+    seg_len: int = 160
+    val_speakers: int = 8
 
 
 def _match(speaker: str, patterns: list[str]) -> bool:
@@ -45,7 +50,8 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
         item = read_item(item_path(Path(config.store), r["uid"]))
         if need_psdr and "psdr_mels" not in item:
             raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker)")
-        items.append({"uid": r["uid"], "speaker": r["speaker"], "mel": item["mel"], "dvector": item["dvector"], "psdr": item.get("psdr_mels")})
+        items.append({"uid": r["uid"], "speaker": r["speaker"], "mel": item["mel"], "dvector": item["dvector"],
+                      "psdr": item.get("psdr_mels"), "dvector_mel": item.get("dvector_mel")})
     return items
 
 

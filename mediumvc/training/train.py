@@ -27,10 +27,11 @@ from torch.utils.data import DataLoader
 
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.errors import CheckpointError, MediumVCError
+from mediumvc.speaker import DVectorConfig
 from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, split_items
 from mediumvc.training.tasks import MediumVCTask, OptimConfig, SingleVCTask
 
-TASKS = ("singlevc", "mediumvc")
+TASKS = ("singlevc", "mediumvc", "dvector")
 
 
 @dataclass
@@ -132,6 +133,25 @@ class StoreBatches(L.LightningDataModule):
         return DataLoader(self.val_batches, batch_size=None)
 
 
+def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningModule, L.LightningDataModule, bool]:
+    """The module, its data, and whether there is anything to validate on."""
+    t, d = config.trainer, config.data
+    if task == "dvector":
+        from mediumvc.training.dvector import DVectorTask, GE2EBatches, group_by_speaker, split_speakers
+
+        model_cfg = config.model_config()
+        groups = group_by_speaker(load_items(d, need_psdr=False), d.seg_len, d.utterances_per_speaker)
+        train_groups, val_groups = split_speakers(groups, d.val_speakers, t.seed)
+        module = DVectorTask(model_cfg.dvector or DVectorConfig(), config.optim.lr, config.optim.lr_decay_every, t.seed)
+        data = GE2EBatches(train_groups, val_groups, d.speakers_per_batch, d.utterances_per_speaker, d.seg_len, t.seed, start, t.num_workers)
+        return module, data, len(val_groups) >= 2
+    module = build_task(task, config)
+    items = load_items(d, need_psdr=(task == "singlevc"))
+    train_items, val_items = split_items(items, d.val_items, t.seed)
+    val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches) if val_items else []
+    return module, StoreBatches(train_items, val, task, d, t, start), bool(val)
+
+
 def build_task(task: str, config: TrainConfig):
     model_cfg = config.model_config()
     if task == "singlevc":
@@ -171,27 +191,23 @@ def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = Fa
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.yaml").write_text(yaml.safe_dump({"task": task, **_plain(dataclasses.asdict(config))}, sort_keys=False))
 
-    module = build_task(task, config)
-    module.hparams.update({"task": task, "train_config": _plain(dataclasses.asdict(config)), "model": config.model_config().to_dict()})
-    module.samples_dir = out / "samples" if t.samples else None
-    items = load_items(config.data, need_psdr=(task == "singlevc"))
-    train_items, val_items = split_items(items, config.data.val_items, t.seed)
     start = 0
     if resume and last.is_file():
         start = int(torch.load(last, map_location="cpu", weights_only=True)["global_step"])
-    val = fixed_batches(val_items, task, config.data.batch_size, config.data.crop_frames, t.seed, t.val_batches) if val_items else []
-    data = StoreBatches(train_items, val, task, config.data, t, start)
+    module, data, has_val = build_run(task, config, start)
+    module.hparams.update({"task": task, "train_config": _plain(dataclasses.asdict(config)), "model": config.model_config().to_dict()})
+    module.samples_dir = out / "samples" if t.samples and task != "dvector" else None
 
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     every = AtomicCheckpoint(dirpath=ckpt_dir, filename="step-{step:08d}", every_n_train_steps=t.ckpt_every,
                              save_top_k=t.keep_last, monitor="step", mode="max", save_last=True, auto_insert_metric_name=False)
     callbacks = [every]
-    if val:
+    if has_val:
         callbacks.append(AtomicCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, enable_version_counter=False))
     trainer = L.Trainer(
-        max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if val else None,
-        check_val_every_n_epoch=None, limit_val_batches=t.val_batches, log_every_n_steps=t.log_every,
+        max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if has_val else None,
+        check_val_every_n_epoch=None, log_every_n_steps=t.log_every,
         callbacks=callbacks, logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="logs", version="")],
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         default_root_dir=out, enable_model_summary=False,
@@ -228,6 +244,10 @@ def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":
         return save_singlevc_dir(out_dir, model_cfg.singlevc, state, info=info)
+    if hp["task"] == "dvector":
+        from mediumvc.checkpoint import save_dvector_dir
+
+        return save_dvector_dir(out_dir, model_cfg.dvector or DVectorConfig(), state, info=info)
     net = model_cfg.build()
     from mediumvc.nets import add_weight_norm
 
