@@ -44,10 +44,12 @@ def test_resume_continues_exactly(store, tmp_path):
     a, b = weights(straight), weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert torch.load(resumed, weights_only=True)["global_step"] == 8
+    # each session keeps its own CSV: resuming does not rewrite the learning curve
+    assert {p.name for p in (tmp_path / "b" / "logs" / "csv").iterdir()} == {"from-step-00000000", "from-step-00000004"}
     # validation ran: best checkpoint, logged losses, vocoded samples and TensorBoard audio + mel images
     run = tmp_path / "a"
     assert (run / "checkpoints" / "best.ckpt").is_file()
-    metrics = (run / "logs" / "metrics.csv").read_text()
+    metrics = (run / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
     assert "train/loss" in metrics and "val/loss" in metrics
     assert {p.name for p in (run / "samples").iterdir()} >= {"step-00000008-predicted.wav", "step-00000008-target.wav"}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -143,7 +145,7 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     config = load_train_config(None, [f"data.store={store}", "data.speakers_per_batch=2", "data.utterances_per_speaker=2",
                                       "data.val_speakers=2", "optim.lr=0.01", "trainer.max_steps=6", *STEPS])
     last = train("dvector", config, tmp_path / "dv")
-    metrics = (tmp_path / "dv" / "logs" / "metrics.csv").read_text()
+    metrics = (tmp_path / "dv" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
     assert "val/eer" in metrics and "val/threshold" in metrics and "train/loss" in metrics
     from mediumvc.checkpoint import load_dvector_dir
     from mediumvc.speaker import DVectorEncoder

@@ -208,7 +208,8 @@ def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = Fa
     trainer = L.Trainer(
         max_steps=t.max_steps, precision=t.precision, val_check_interval=t.val_every if has_val else None,
         check_val_every_n_epoch=None, log_every_n_steps=t.log_every,
-        callbacks=callbacks, logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="logs", version="")],
+        callbacks=callbacks, logger=[CSVLogger(out / "logs", name="csv", version=f"from-step-{start:08d}"),  # one file per session: resuming never rewrites history
+                TensorBoardLogger(out, name="logs", version="")],
         accelerator=t.accelerator, devices=t.devices, num_nodes=t.num_nodes, strategy=t.strategy,
         default_root_dir=out, enable_model_summary=False,
     )
