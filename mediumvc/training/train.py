@@ -1,10 +1,11 @@
-"""`mediumvc train singlevc|mediumvc --config FILE [--set key=value ...]`: one YAML describes a run.
+"""`mediumvc train singlevc|mediumvc|dvector --config FILE [--set key=value ...]`: one YAML describes a run.
 
     model:    network sizes (a bundled config name such as cpu-small, or the sections themselves)
     data:     feature store, speakers, batch size, crop (DataConfig)
-    optim:    AdamW and the decay schedule (OptimConfig)
+    optim:    optimiser and the decay schedule (OptimConfig)
     trainer:  steps, precision, checkpoint/validation cadence, devices (TrainerConfig)
-    singlevc: (mediumvc only) a trained SingleVC directory, or null for the paper's MwoS ablation
+    singlevc: (mediumvc only) a trained SingleVC directory, or `untrained` (the paper's MwuS);
+              MwoS is `model.singlevc: null`
 
 Checkpoints are written atomically every `ckpt_every` steps (the last `keep_last` kept, plus the
 best by validation loss); `--resume` continues from `last.ckpt` with the same batches it would
