@@ -28,8 +28,6 @@ from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
 from mediumvc.speaker.dvector import DVector, DVectorConfig
 
 FORMAT = "mediumvc-model"
-SINGLEVC_FORMAT = "mediumvc-singlevc"
-DVECTOR_FORMAT = "mediumvc-dvector"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -172,66 +170,47 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
     return LoadedModel(config, model, dvector, meta.get("info", {}), path)
 
 
+# -- one network on its own: a trained SingleVC (MediumVC training loads it) or d-vector ---------
+
+_PARTS = {  # kind -> (format name, config class, network class)
+    "singlevc": ("mediumvc-singlevc", SingleVCConfig, SingleVC),
+    "dvector": ("mediumvc-dvector", DVectorConfig, DVector),
+}
+
+
 @dataclass
-class LoadedSingleVC:
-    config: SingleVCConfig
-    net: SingleVC  # eval mode, plain weights
+class LoadedPart:
+    config: Any
+    net: nn.Module  # eval mode, plain weights
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def save_singlevc_dir(path: str | os.PathLike, config: SingleVCConfig, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
-    """A trained SingleVC on its own (MediumVC training loads it): config.json + model.safetensors."""
-    net = SingleVC(config)
-    _load_into(net, fold_weight_norm_state(state), "SingleVC weights")
-    meta = {"format": SINGLEVC_FORMAT, "format_version": FORMAT_VERSION, "singlevc": dataclasses.asdict(config), "info": info or {}}
+def save_part_dir(path: str | os.PathLike, kind: str, config, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
+    """Write one network (`kind`: singlevc or dvector) as config.json + model.safetensors."""
+    fmt, _, net_cls = _PARTS[kind]
+    net = net_cls(config)
+    _load_into(net, fold_weight_norm_state(state), f"{kind} weights")
+    meta = {"format": fmt, "format_version": FORMAT_VERSION, kind: dataclasses.asdict(config), "info": info or {}}
     return _write_dir(Path(path), {k: v.contiguous() for k, v in net.state_dict().items()}, meta, None)
 
 
-def load_singlevc_dir(path: str | os.PathLike) -> LoadedSingleVC:
+def load_part_dir(path: str | os.PathLike, kind: str) -> LoadedPart:
+    fmt, config_cls, net_cls = _PARTS[kind]
     path = Path(path)
-    if not path.is_dir():
-        raise CheckpointError(f"SingleVC directory {path}: no such directory")
     cfg = path / CONFIG_FILE
     try:
         meta = json.loads(cfg.read_text())
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"{cfg} is missing or not valid JSON ({e})") from None
-    if meta.get("format") != SINGLEVC_FORMAT:
-        raise CheckpointError(f"{path} is not a SingleVC directory (export one with `mediumvc export` from a singlevc run)")
+        raise CheckpointError(f"{kind} directory {path}: {CONFIG_FILE} is missing or invalid ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise CheckpointError(f"{path} is not a {kind} directory (export one with `mediumvc export` from a {kind} run)")
     try:
-        config = SingleVCConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["singlevc"].items()})
+        config = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta[kind].items()})
         state = load_file(str(path / WEIGHTS_FILE))
     except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{cfg}: invalid SingleVC config ({e})") from None
+        raise CheckpointError(f"{cfg}: invalid {kind} config ({e})") from None
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path / WEIGHTS_FILE} is missing, truncated or corrupt ({str(e)[:120]})") from None
-    net = SingleVC(config)
+    net = net_cls(config)
     _load_into(net, state, str(path / WEIGHTS_FILE))
-    return LoadedSingleVC(config, net.eval(), meta.get("info", {}))
-
-
-def save_dvector_dir(path: str | os.PathLike, config: DVectorConfig, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
-    """A trained d-vector on its own: config.json + model.safetensors."""
-    net = DVector(config)
-    _load_into(net, state, "d-vector weights")
-    meta = {"format": DVECTOR_FORMAT, "format_version": FORMAT_VERSION, "dvector": dataclasses.asdict(config), "info": info or {}}
-    return _write_dir(Path(path), {k: v.contiguous() for k, v in net.state_dict().items()}, meta, None)
-
-
-def load_dvector_dir(path: str | os.PathLike) -> DVector:
-    path = Path(path)
-    try:
-        meta = json.loads((path / CONFIG_FILE).read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"d-vector directory {path}: {CONFIG_FILE} is missing or invalid ({e})") from None
-    if meta.get("format") != DVECTOR_FORMAT:
-        raise CheckpointError(f"{path} is not a d-vector directory (export one with `mediumvc export` from a dvector run)")
-    try:
-        net = DVector(DVectorConfig(**meta["dvector"]))
-        state = load_file(str(path / WEIGHTS_FILE))
-    except (TypeError, KeyError) as e:
-        raise CheckpointError(f"{path / CONFIG_FILE}: invalid d-vector config ({e})") from None
-    except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"{path / WEIGHTS_FILE} is missing, truncated or corrupt ({str(e)[:120]})") from None
-    _load_into(net, state, str(path / WEIGHTS_FILE))
-    return net.eval()
+    return LoadedPart(config, net.eval(), meta.get("info", {}))

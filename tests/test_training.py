@@ -80,9 +80,9 @@ def test_sigkill_then_resume_reaches_the_same_step(store, tmp_path):
     assert torch.load(last, weights_only=True)["global_step"] == 20
     assert not list((out / "checkpoints").glob("*.tmp"))
     exported = export(last, tmp_path / "singlevc")
-    from mediumvc.checkpoint import load_singlevc_dir
+    from mediumvc.checkpoint import load_part_dir
 
-    assert load_singlevc_dir(exported).net(torch.rand(1, 30, 80)).shape == (1, 30, 80)
+    assert load_part_dir(exported, "singlevc").net(torch.rand(1, 30, 80)).shape == (1, 30, 80)
 
 
 def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_path, speech):
@@ -98,9 +98,9 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
     wav, sr = vc.convert(speech["p225_003"], speech["p226_003"])
     assert sr == 22050 and len(wav) > 0
     # SingleVC stayed frozen: its exported weights are the ones MediumVC trained with
-    from mediumvc.checkpoint import load_singlevc_dir
+    from mediumvc.checkpoint import load_part_dir
 
-    frozen = load_singlevc_dir(svc_dir).net.state_dict()
+    frozen = load_part_dir(svc_dir, "singlevc").net.state_dict()
     assert all(torch.equal(v, vc.model.singlevc.state_dict()[k]) for k, v in frozen.items())
     with pytest.raises(Exception, match="singlevc"):
         train("mediumvc", load_train_config(None, [f"data.store={store}", "model=tiny"]), tmp_path / "x")
@@ -147,10 +147,10 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     last = train("dvector", config, tmp_path / "dv")
     metrics = (tmp_path / "dv" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
     assert "val/eer" in metrics and "val/threshold" in metrics and "train/loss" in metrics
-    from mediumvc.checkpoint import load_dvector_dir
+    from mediumvc.checkpoint import load_part_dir
     from mediumvc.speaker import DVectorEncoder
 
-    encoder = DVectorEncoder(load_dvector_dir(export(last, tmp_path / "dvector_model")))
+    encoder = DVectorEncoder(load_part_dir(export(last, tmp_path / "dvector_model"), "dvector").net)
     e = encoder.embed(speech["p226_003"])
     assert e.shape == (256,) and abs(float(e.norm()) - 1) < 1e-5
 

@@ -85,9 +85,29 @@ def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[
     }
 
 
-class BatchStream(IterableDataset):
-    """Endless batches; batch i depends only on (seed, i). `start` = the step to resume from.
-    Under data parallelism, rank r of W takes batch index step * W + r: every rank sees its own data.
+class IndexedBatches(IterableDataset):
+    """Endless batches where batch i depends only on (seed, i); subclasses define `batch(i)`.
+
+    `start` is the step to resume from. Under data parallelism rank r of W takes batch index
+    step * W + r, so every rank sees its own data; DataLoader workers split the steps between them.
+    """
+
+    def __init__(self, seed: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+        self.seed, self.start, self.rank, self.world = seed, start, rank, world
+
+    def batch(self, index: int):
+        raise NotImplementedError
+
+    def __iter__(self):
+        info = get_worker_info()
+        step, stride = (self.start, 1) if info is None else (self.start + info.id, info.num_workers)
+        while True:
+            yield self.batch(step * self.world + self.rank)
+            step += stride
+
+
+class BatchStream(IndexedBatches):
+    """SingleVC / MediumVC batches.
 
     task 'singlevc': input = a PSDR variant (or, with probability 1/(K+1), the mel itself: the
     original's shift 0), target = the original mel, random utterances.
@@ -97,8 +117,8 @@ class BatchStream(IterableDataset):
 
     def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
                  rank: int = 0, world: int = 1) -> None:
-        self.items, self.task, self.batch_size, self.crop, self.seed, self.start = items, task, batch_size, crop, seed, start
-        self.rank, self.world = rank, world
+        super().__init__(seed, start, rank, world)
+        self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
         self.by_speaker: dict[str, list[int]] = {}
         for i, it in enumerate(items):
             self.by_speaker.setdefault(it["speaker"], []).append(i)
@@ -124,13 +144,6 @@ class BatchStream(IterableDataset):
             targets.append(it["mel"][window])
             dvecs.append(it["dvector"])
         return collate(inputs, targets, dvecs)
-
-    def __iter__(self):
-        info = get_worker_info()
-        step, stride = (self.start, 1) if info is None else (self.start + info.id, info.num_workers)
-        while True:
-            yield self.batch(step * self.world + self.rank)
-            step += stride
 
 
 def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int) -> list[dict]:

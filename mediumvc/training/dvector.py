@@ -10,11 +10,12 @@ import itertools
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader
 
 from mediumvc.errors import MediumVCError
 from mediumvc.speaker import DVector, DVectorConfig, GE2ELoss
 from mediumvc.speaker.eer import equal_error_rate
+from mediumvc.training.data import IndexedBatches
 
 
 def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int) -> dict[str, list[np.ndarray]]:
@@ -28,16 +29,16 @@ def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int) -> di
     return {s: mels for s, mels in sorted(groups.items()) if len(mels) >= min_utterances}
 
 
-class GE2EStream(IterableDataset):
-    """Endless (N, M, seg_len, 40) batches; batch i depends only on (seed, i) (resume, DDP as BatchStream)."""
+class GE2EStream(IndexedBatches):
+    """Endless (N, M, seg_len, 40) batches of N speakers x M random crops."""
 
     def __init__(self, groups: dict[str, list[np.ndarray]], n_speakers: int, n_utterances: int, seg_len: int,
                  seed: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
         if len(groups) < n_speakers:
             raise MediumVCError(f"GE2E needs {n_speakers} speakers with >= {n_utterances} long-enough utterances; the store has {len(groups)}")
+        super().__init__(seed, start, rank, world)
         self.speakers = sorted(groups)
         self.groups, self.n, self.m, self.seg = groups, n_speakers, n_utterances, seg_len
-        self.seed, self.start, self.rank, self.world = seed, start, rank, world
 
     def batch(self, index: int) -> torch.Tensor:
         rng = np.random.default_rng([self.seed, index])
@@ -48,13 +49,6 @@ class GE2EStream(IterableDataset):
                 start = int(rng.integers(0, len(mels[u]) - self.seg + 1))
                 out.append(mels[u][start : start + self.seg].astype(np.float32))
         return torch.from_numpy(np.stack(out)).view(self.n, self.m, self.seg, -1)
-
-    def __iter__(self):
-        info = get_worker_info()
-        step, stride = (self.start, 1) if info is None else (self.start + info.id, info.num_workers)
-        while True:
-            yield self.batch(step * self.world + self.rank)
-            step += stride
 
 
 class DVectorTask(L.LightningModule):

@@ -167,9 +167,9 @@ def build_task(task: str, config: TrainConfig):
             raise MediumVCError("MediumVC training needs `singlevc: DIR` (a trained SingleVC), or `singlevc: untrained` "
                                 "for the paper's MwuS ablation; for MwoS set `model.singlevc: null`")
         if config.singlevc != "untrained":
-            from mediumvc.checkpoint import load_singlevc_dir
+            from mediumvc.checkpoint import load_part_dir
 
-            trained = load_singlevc_dir(config.singlevc)
+            trained = load_part_dir(config.singlevc, "singlevc")
             if trained.config != model_cfg.singlevc:
                 raise MediumVCError(f"{config.singlevc} holds a SingleVC of other sizes than the model config asks for")
             net.singlevc = trained.net
@@ -229,7 +229,7 @@ def _plain(obj):
 
 def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
     """A training checkpoint -> an inference directory (weights only, weight norm folded)."""
-    from mediumvc.checkpoint import save_model_dir, save_singlevc_dir
+    from mediumvc.checkpoint import save_model_dir, save_part_dir
 
     path = Path(checkpoint)
     if not path.is_file():
@@ -245,11 +245,9 @@ def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
     state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":
-        return save_singlevc_dir(out_dir, model_cfg.singlevc, state, info=info)
+        return save_part_dir(out_dir, "singlevc", model_cfg.singlevc, state, info=info)
     if hp["task"] == "dvector":
-        from mediumvc.checkpoint import save_dvector_dir
-
-        return save_dvector_dir(out_dir, model_cfg.dvector or DVectorConfig(), state, info=info)
+        return save_part_dir(out_dir, "dvector", model_cfg.dvector or DVectorConfig(), state, info=info)
     net = model_cfg.build()
     from mediumvc.nets import add_weight_norm
 
