@@ -46,7 +46,12 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
 
-    vc = VoiceConverter.from_pretrained(args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds)
+    if args.method == "mediumvc":
+        vc = VoiceConverter.from_pretrained(args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds)
+    else:
+        from mediumvc.evaluation.baselines import make_method
+
+        vc = make_method(args.method, device=args.device)
     speakers: dict[tuple[Path, ...], object] = {}
     failures = []
     single = len(jobs) == 1 and not args.pairs
@@ -149,6 +154,58 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_eer(args: argparse.Namespace) -> int:
+    import json
+
+    from mediumvc.data.corpus import scan_corpus
+    from mediumvc.evaluation.trials import corpus_eer, plot_scores
+    from mediumvc.speaker import make_speaker_encoder
+
+    utterances = scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])
+    result = corpus_eer(utterances, make_speaker_encoder("resemblyzer"), args.trials, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_scores(result, out / "eer.png")
+    (out / "eer.json").write_text(json.dumps({**result, "corpus": str(args.corpus), "encoder": "resemblyzer"}) + "\n")
+    print(f"EER {100 * result['eer']:.2f} % at threshold {result['threshold']:.4f} over {result['trials']} trials "
+          f"({len(result['unreadable'])} unreadable files); wrote {out / 'eer.json'} and {out / 'eer.png'}")
+    return 0
+
+
+def _evaluate_conversions(args: argparse.Namespace) -> int:
+    import json
+
+    from mediumvc.evaluation.baselines import make_method
+    from mediumvc.evaluation.conversions import Judges, evaluate_pairs, read_pairs, write_tables
+    from mediumvc.evaluation.report import write_report
+
+    pairs = read_pairs(args.pairs)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise MediumVCError(f"{out} is not empty: pass --overwrite or choose another report folder")
+    out.mkdir(parents=True, exist_ok=True)
+    eer = None
+    threshold = args.threshold
+    if threshold is None and args.eer:
+        eer = json.loads(Path(args.eer).read_text())
+        threshold = eer["threshold"]
+        if (Path(args.eer).parent / "eer.png").is_file():
+            import shutil
+
+            shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
+            eer["plot"] = "eer.png"
+    methods = {name: make_method(name, model=args.model, device=args.device) for name in args.methods}
+    judges = Judges(asr=not args.no_asr, mos=not args.no_mos)
+    result = evaluate_pairs(pairs, methods, out, judges, threshold)
+    write_tables(result, out)
+    index = write_report(result, out, title=args.title, eer=eer)
+    for method, m in result["summary"].items():
+        print(f"{method:15s} sim {m['sim_target'][0]:.3f} (source {m['sim_source_target'][0]:.3f})  SV acc {m['sv_accept'][0]:.2f}  "
+              f"WER {m['wer'][0]:.2f}  DNSMOS {m['dnsmos_ovrl'][0]:.2f}  F0 err {m['f0_error_semitones'][0]:.2f} st  failures {m['failures']}")
+    print(f"report: {index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mediumvc", description="Any-to-any voice conversion with MediumVC.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--skip-existing", action="store_true", help="keep existing outputs and convert the rest (resume a batch)")
     p.add_argument("--max-seconds", type=float, default=7200.0, help="longest source accepted (default 7200)")
+    p.add_argument("--method", default="mediumvc", choices=["mediumvc", "identity", "copy-synthesis", "dsp"],
+                   help="mediumvc (default) or a baseline: the source itself, its copy synthesis, or WORLD pitch+formant shift")
     _add_runtime_args(p)
     p.set_defaults(func=_convert)
 
@@ -199,6 +258,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder: checkpoints/ and logs/")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.ckpt")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="EER of an encoder on a corpus; metrics and a report for conversions")
+    ev = p.add_subparsers(dest="what", required=True)
+    q = ev.add_parser("eer", help="EER and its threshold from seeded, balanced trials of a corpus")
+    q.add_argument("corpus", help="folder ROOT/<speaker>/... or manifest TSV")
+    q.add_argument("--out", required=True, help="folder for eer.json and eer.png")
+    q.add_argument("--trials", type=int, default=2000)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--speakers", nargs="+")
+    q.add_argument("--exclude", nargs="+")
+    q.set_defaults(func=_evaluate_eer)
+    q = ev.add_parser("conversions", help="convert pairs with methods, measure, write an HTML report + JSON + CSV")
+    q.add_argument("pairs", help="TSV with header: source, target (|-separated), optional heldout, text")
+    q.add_argument("--out", required=True, help="report folder")
+    q.add_argument("--methods", nargs="+", default=["identity", "copy-synthesis", "dsp"], choices=["mediumvc", "identity", "copy-synthesis", "dsp"])
+    q.add_argument("--model", help="model directory for the mediumvc method")
+    q.add_argument("--eer", help="eer.json from `mediumvc evaluate eer` (gives the SV threshold and the plot)")
+    q.add_argument("--threshold", type=float, help="SV threshold, instead of --eer")
+    q.add_argument("--title", default="mediumvc evaluation")
+    q.add_argument("--no-asr", action="store_true")
+    q.add_argument("--no-mos", action="store_true")
+    q.add_argument("--device", default="auto")
+    q.add_argument("--overwrite", action="store_true")
+    q.set_defaults(func=_evaluate_conversions)
 
     p = sub.add_parser("export", help="training checkpoint -> inference directory")
     p.add_argument("checkpoint")

@@ -58,7 +58,60 @@ def _blend_weights(length: int, ramp_in: int, ramp_out: int) -> torch.Tensor:
     return w
 
 
-class VoiceConverter:
+class MelVocoder:
+    """Audio <-> normalised mel: the mel front end (spec §4.1) and the HiFi-GAN vocoder, both
+    bounded in memory for long inputs. `VoiceConverter` adds the networks in between; alone it
+    is copy synthesis.
+
+    Args:
+        vocoder: HiFi-GAN generator for 22.05 kHz log-mels.
+        device: where the vocoder runs.
+        precision: "fp32" or "bf16" (autocast; fast on GPUs and on CPUs with AVX-512 BF16/AMX).
+        vocoder_chunk_seconds: longer mels are vocoded in pieces of this length.
+        max_seconds: longest source accepted (checked before decoding the file).
+    """
+
+    def __init__(self, vocoder: HiFiGANGenerator, device: str | torch.device = "cpu", precision: str = "fp32",
+                 vocoder_chunk_seconds: float = 8.0, max_seconds: float = 7200.0) -> None:
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        self.vocoder = vocoder.eval().to(self.device)
+        if self.device.type == "cpu":
+            self.vocoder.use_2d_channels_last()  # about 1.6x faster with oneDNN on CPU
+        self.mel = MelSpectrogram().to(self.device)
+        self.vocoder_chunk_frames = max(32, int(vocoder_chunk_seconds * FRAMES_PER_SECOND))
+        self.max_seconds = max_seconds
+
+    @torch.inference_mode()
+    def source_mel(self, source: AudioLike, name: str | None = None) -> torch.Tensor:
+        """Source recording -> normalised log-mel (T, 80), T = floor(N / 256) at 22.05 kHz."""
+        wav = load_audio(source, name=name, min_samples=HOP_LENGTH, max_seconds=self.max_seconds)
+        wav *= PEAK / float(np.abs(wav).max())  # in place: an hour of audio is 300 MB
+        wav = torch.from_numpy(wav).to(self.device)
+        return normalize_mel(self.mel(wav))
+
+    @torch.inference_mode()
+    def vocode(self, mel: torch.Tensor) -> np.ndarray:
+        """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz.
+
+        Long mels are vocoded in pieces, each with enough context on both sides that the seams
+        are inaudible; this also keeps HiFi-GAN fast (its cost per second grows with length).
+        """
+        log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
+        total, size, context = log_mel.shape[-1], self.vocoder_chunk_frames, VOCODER_CONTEXT_FRAMES
+        out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
+        # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
+        starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})
+        for s in starts:
+            e = min(total, s + size)
+            a, b = max(0, s - context), min(total, e + context)
+            with autocast(self.device, self.precision):
+                wav = self.vocoder(log_mel[..., a:b])[0, 0].float()
+            out[s * HOP_LENGTH : e * HOP_LENGTH] = wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH].cpu().numpy()
+        return out
+
+
+class VoiceConverter(MelVocoder):
     """Any-to-any voice conversion with MediumVC.
 
     Args:
@@ -83,17 +136,10 @@ class VoiceConverter:
         vocoder_chunk_seconds: float = 8.0,
         max_seconds: float = 7200.0,
     ) -> None:
-        self.device = resolve_device(device)
-        self.precision = check_precision(precision, self.device)
+        super().__init__(vocoder, device, precision, vocoder_chunk_seconds, max_seconds)
         self.model = model.eval().to(self.device)
-        self.vocoder = vocoder.eval().to(self.device)
-        if self.device.type == "cpu":
-            self.vocoder.use_2d_channels_last()  # about 1.7x faster with oneDNN on CPU
         self.speaker_encoder = speaker_encoder.to(self.device)
-        self.mel = MelSpectrogram().to(self.device)
         self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
-        self.vocoder_chunk_frames = max(32, int(vocoder_chunk_seconds * FRAMES_PER_SECOND))
-        self.max_seconds = max_seconds
 
     @classmethod
     def from_pretrained(
@@ -117,7 +163,7 @@ class VoiceConverter:
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
         return cls(loaded.model, vocoder, encoder, device=device, precision=precision, **kwargs)
 
-    # -- the three verbs ---------------------------------------------------------------------
+    # -- the verbs: embed_speaker, convert (and convert_mel between source_mel and vocode) ----
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).
@@ -125,14 +171,6 @@ class VoiceConverter:
         Each recording: a path, a (samples, rate) tuple, or samples at 22.05 kHz (array or tensor).
         """
         return self.speaker_encoder.embed(recordings)
-
-    @torch.inference_mode()
-    def source_mel(self, source: AudioLike, name: str | None = None) -> torch.Tensor:
-        """Source recording -> normalised log-mel (T, 80), T = floor(N / 256) at 22.05 kHz."""
-        wav = load_audio(source, name=name, min_samples=HOP_LENGTH, max_seconds=self.max_seconds)
-        wav *= PEAK / float(np.abs(wav).max())  # in place: an hour of audio is 300 MB
-        wav = torch.from_numpy(wav).to(self.device)
-        return normalize_mel(self.mel(wav))
 
     @torch.inference_mode()
     def convert_mel(self, mel: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
@@ -156,26 +194,6 @@ class VoiceConverter:
             out[s:e] += y * w
             weight[s:e] += w
         return (out / weight).clamp(0.0, 1.0)
-
-    @torch.inference_mode()
-    def vocode(self, mel: torch.Tensor) -> np.ndarray:
-        """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz.
-
-        Long mels are vocoded in pieces, each with enough context on both sides that the seams
-        are inaudible; this also keeps HiFi-GAN fast (its cost per second grows with length).
-        """
-        log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
-        total, size, context = log_mel.shape[-1], self.vocoder_chunk_frames, VOCODER_CONTEXT_FRAMES
-        out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
-        # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
-        starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})
-        for s in starts:
-            e = min(total, s + size)
-            a, b = max(0, s - context), min(total, e + context)
-            with autocast(self.device, self.precision):
-                wav = self.vocoder(log_mel[..., a:b])[0, 0].float()
-            out[s * HOP_LENGTH : e * HOP_LENGTH] = wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH].cpu().numpy()
-        return out
 
     def convert(
         self, source: AudioLike, target: torch.Tensor | AudioLike | Sequence[AudioLike], name: str | None = None

@@ -1,0 +1,94 @@
+"""Evaluation: metric functions on cases with known answers, baselines, and the whole command."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import voiced
+from mediumvc.evaluation.asr import cer, wer
+from mediumvc.evaluation.conversions import bootstrap_ci
+from mediumvc.evaluation.pitch import median_f0, semitones
+from mediumvc.psdr import pitch_shift
+
+
+def test_f0_error_of_a_shifted_signal_equals_the_shift():
+    y = voiced(1.5, f0=140.0)
+    for shift in (-5, 3):
+        shifted = pitch_shift(y, 22050, shift, "sox")
+        assert abs(semitones(median_f0(shifted, 22050), median_f0(y, 22050)) - shift) < 0.3
+
+
+def test_wer_and_cer_known_answers():
+    assert wer("the cat sat", "The cat, sat!") == 0.0 and cer("abc", "abc") == 0.0
+    assert wer("the cat sat on the mat", "the cat sat on a mat") == pytest.approx(1 / 6)
+    assert wer("one two", "") == 1.0
+
+
+def test_bootstrap_interval():
+    mean, low, high = bootstrap_ci([0.5] * 10)
+    assert mean == low == high == 0.5
+    mean, low, high = bootstrap_ci(list(np.linspace(0, 1, 101)) + [float("nan")])
+    assert mean == pytest.approx(0.5) and low < 0.5 < high and high - low < 0.25
+
+
+def test_trials_are_balanced_and_seeded(tmp_path):
+    from mediumvc.data.corpus import Utterance
+    from mediumvc.evaluation.trials import make_trials
+
+    utts = [Utterance(tmp_path / f"{s}{i}.wav", s, f"{s}/{i}") for s in "abc" for i in range(3)]
+    trials = make_trials(utts, 100, seed=3)
+    assert sum(t[2] for t in trials) == 50 and trials == make_trials(utts, 100, seed=3)
+    assert all((utts[i].speaker == utts[j].speaker) == bool(same) and i != j for i, j, same in trials)
+
+
+def test_dsp_baseline_moves_pitch_to_the_target(speech):
+    from mediumvc.evaluation.baselines import Identity, WorldDSP
+
+    dsp = WorldDSP()
+    target_f0 = dsp.embed_speaker([speech["p225_003"]])
+    wav, sr = dsp.convert(speech["p227_003"], target_f0)
+    assert abs(semitones(median_f0(wav, sr), target_f0)) < 1.0
+    src, _ = Identity().convert(speech["p227_003"])
+    assert len(wav) == len(src) and abs(semitones(median_f0(src, sr), target_f0)) > 5
+
+
+def test_evaluate_commands_build_the_report(tmp_path, speech):
+    corpus = tmp_path / "corpus"
+    for name, path in speech.items():
+        (corpus / name.split("_")[0]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, corpus / name.split("_")[0] / path.name)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "mediumvc", *map(str, a)], capture_output=True, text=True, env=env, timeout=900)
+    r = run("evaluate", "eer", corpus, "--trials", "40", "--out", tmp_path / "eer")
+    assert r.returncode == 0, r.stderr
+    eer = json.loads((tmp_path / "eer" / "eer.json").read_text())
+    assert 0 <= eer["eer"] <= 0.5 and eer["trials"] == 40 and (tmp_path / "eer" / "eer.png").stat().st_size > 5000
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("source\ttarget\theldout\ttext\n"
+                     f"corpus/p227/p227_003.wav\tcorpus/p225/p225_003.wav\tcorpus/p225/p225_008.wav\t\n")
+    report = tmp_path / "report"
+    r = run("evaluate", "conversions", pairs, "--methods", "identity", "dsp", "--eer", tmp_path / "eer" / "eer.json", "--out", report)
+    assert r.returncode == 0, r.stderr
+    result = json.loads((report / "results.json").read_text())
+    identity, dsp = result["summary"]["identity"], result["summary"]["dsp"]
+    assert identity["wer"][0] == 0.0  # the source against its own transcript
+    assert identity["sim_target"][0] == pytest.approx(identity["sim_source_target"][0], abs=0.01)
+    assert dsp["f0_error_semitones"][0] < identity["f0_error_semitones"][0]
+    assert 1 <= dsp["dnsmos_ovrl"][0] <= 5 and identity["failures"] == dsp["failures"] == 0
+    html = (report / "index.html").read_text()
+    assert html.count("<audio") == 4 and "eer.png" in html
+    for ref in ("summary.csv", "pairs.csv", "eer.png"):
+        assert (report / ref).is_file()
+
+    shot = tmp_path / "report.png"  # the page as a person sees it
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1300,1400", f"--screenshot={shot}",
+                    (report / "index.html").as_uri()], capture_output=True, timeout=120)
+    assert shot.stat().st_size > 50_000
