@@ -172,6 +172,16 @@ def _evaluate_eer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_pairs(args: argparse.Namespace) -> int:
+    from mediumvc.data.corpus import scan_corpus
+    from mediumvc.evaluation.conversions import make_pairs, write_pairs
+
+    pairs = make_pairs(scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or []), args.pairs, args.seed)
+    write_pairs(pairs, args.out)
+    print(f"wrote {len(pairs)} pairs to {args.out}")
+    return 0
+
+
 def _evaluate_conversions(args: argparse.Namespace) -> int:
     import json
 
@@ -269,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--speakers", nargs="+")
     q.add_argument("--exclude", nargs="+")
     q.set_defaults(func=_evaluate_eer)
+    q = ev.add_parser("make-pairs", help="seeded source/target pairs of different speakers from a corpus")
+    q.add_argument("corpus", help="folder ROOT/<speaker>/... or manifest TSV")
+    q.add_argument("--out", required=True, help="pairs TSV to write")
+    q.add_argument("--pairs", type=int, default=40)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--speakers", nargs="+", help="speaker globs to draw from (e.g. the held-out ones)")
+    q.add_argument("--exclude", nargs="+")
+    q.set_defaults(func=_make_pairs)
     q = ev.add_parser("conversions", help="convert pairs with methods, measure, write an HTML report + JSON + CSV")
     q.add_argument("pairs", help="TSV with header: source, target (|-separated), optional heldout, text")
     q.add_argument("--out", required=True, help="report folder")

@@ -182,3 +182,28 @@ def write_tables(result: dict, out_dir: str | Path) -> None:
         for method, metrics in result["summary"].items():
             for metric in METRICS:
                 writer.writerow([method, metric, *metrics[metric]])
+
+
+def make_pairs(utterances, n_pairs: int, seed: int = 0, heldout: int = 2) -> list[Pair]:
+    """Seeded source/target pairs of different speakers. The target is conditioned on one of its
+    utterances; up to `heldout` others of the same speaker are kept for held-out similarity."""
+    rng = np.random.default_rng(seed)
+    by_speaker: dict[str, list] = {}
+    for u in utterances:
+        by_speaker.setdefault(u.speaker, []).append(u)
+    speakers = sorted(by_speaker)
+    if len(speakers) < 2:
+        raise MediumVCError("pairs need at least two speakers")
+    pairs = []
+    for _ in range(n_pairs):
+        a, b = rng.choice(len(speakers), 2, replace=False)
+        source = by_speaker[speakers[a]][int(rng.integers(len(by_speaker[speakers[a]])))]
+        refs = [by_speaker[speakers[b]][i] for i in rng.permutation(len(by_speaker[speakers[b]]))[: 1 + heldout]]
+        pairs.append(Pair(source.path, [refs[0].path], [r.path for r in refs[1:]]))
+    return pairs
+
+
+def write_pairs(pairs: list[Pair], path: str | Path) -> None:
+    lines = ["source\ttarget\theldout\ttext"]
+    lines += [f"{p.source}\t{'|'.join(map(str, p.targets))}\t{'|'.join(map(str, p.heldout))}\t{p.text or ''}" for p in pairs]
+    Path(path).write_text("\n".join(lines) + "\n")
