@@ -32,6 +32,19 @@ def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     return (0.1 * wave * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2) + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
 
 
+def _peak_rss_mb(fn) -> float | None:
+    """Peak resident memory (MB) of the process while `fn` runs (Linux: VmHWM, reset through clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        fn()
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def _median_time(fn, repeats: int) -> float:
     fn()  # warm-up: allocations, kernel selection
     times = []
@@ -96,7 +109,7 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
 def run_benchmark(
     config: str = "paper",
     model: str | None = None,
-    seconds: list[float] = (2.0, 5.0, 20.0),
+    seconds: list[float] = (2.0, 5.0, 20.0, 60.0),
     precisions: list[str] = ("fp32", "bf16"),
     threads: int = 2,
     device: str = "cpu",
@@ -142,15 +155,19 @@ def run_benchmark(
         vc.precision = precision
         for s in seconds:
             row = {"precision": precision, "seconds": s}
-            row.update({name: t / s for name, t in _time_stages(vc, speech_like(s), target, repeats).items()})
+            src = speech_like(s)
+            row.update({name: t / s for name, t in _time_stages(vc, src, target, repeats).items()})
+            row["peak_rss_mb"] = _peak_rss_mb(lambda src=src: vc.convert(src, target))
             rows.append(row)
     names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"]
     print()
-    print("| precision | input | " + " | ".join(names) + " |")
-    print("|---|---|" + "---|" * len(names))
+    print("| precision | input | " + " | ".join(names) + " | peak RSS |")
+    print("|---|---|" + "---|" * len(names) + "---|")
     for row in rows:
-        print(f"| {row['precision']} | {row['seconds']:g} s | " + " | ".join(f"{row[n]:.3f}" for n in names) + " |")
-    print("(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length)")
+        rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"
+        print(f"| {row['precision']} | {row['seconds']:g} s | " + " | ".join(f"{row[n]:.3f}" for n in names) + f" | {rss} |")
+    print("(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length;"
+          " peak RSS: the whole process during one end-to-end conversion)")
     result = {**header, "rtf": rows}
     if "bf16" in precisions and (native_bf16 or force_bf16):
         speech = load_audio(REPO_SPEECH) if REPO_SPEECH.is_file() else speech_like(5.0)

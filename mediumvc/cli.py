@@ -205,6 +205,10 @@ def _evaluate_conversions(args: argparse.Namespace) -> int:
             shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
             eer["plot"] = "eer.png"
     methods = {name: make_method(name, model=args.model, device=args.device) for name in args.methods}
+    if any(p.output for p in pairs):
+        from mediumvc.evaluation.conversions import GivenOutputs
+
+        methods = {"given": GivenOutputs(), **methods}
     judges = Judges(asr=not args.no_asr, mos=not args.no_mos)
     result = evaluate_pairs(pairs, methods, out, judges, threshold)
     write_tables(result, out)
@@ -290,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = ev.add_parser("conversions", help="convert pairs with methods, measure, write an HTML report + JSON + CSV")
     q.add_argument("pairs", help="TSV with header: source, target (|-separated), optional heldout, text")
     q.add_argument("--out", required=True, help="report folder")
-    q.add_argument("--methods", nargs="+", default=["identity", "copy-synthesis", "dsp"], choices=["mediumvc", "identity", "copy-synthesis", "dsp"])
+    q.add_argument("--methods", nargs="*", default=["identity", "copy-synthesis", "dsp"], choices=["mediumvc", "identity", "copy-synthesis", "dsp"],
+                   help="methods to convert with; conversions listed in an `output` column are measured as 'given'")
     q.add_argument("--model", help="model directory for the mediumvc method")
     q.add_argument("--eer", help="eer.json from `mediumvc evaluate eer` (gives the SV threshold and the plot)")
     q.add_argument("--threshold", type=float, help="SV threshold, instead of --eer")
@@ -310,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark", help="real-time factor of each stage and end to end")
     p.add_argument("--config", default="paper", help="network sizes to time (random weights) when no --model is given")
     p.add_argument("--model", help="time this model directory instead")
-    p.add_argument("--seconds", type=float, nargs="+", default=[2.0, 5.0, 20.0])
+    p.add_argument("--seconds", type=float, nargs="+", default=[2.0, 5.0, 20.0, 60.0])
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")

@@ -88,6 +88,7 @@ def test_benchmark_prints_every_stage(tmp_path):
     assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
     row = json.loads(out.read_text())["rtf"][0]
     assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))
+    assert 100 < row["peak_rss_mb"] < 24_000
 
 
 def test_training_throughput_benchmark():

@@ -70,19 +70,20 @@ def test_evaluate_commands_build_the_report(tmp_path, speech):
     assert 0 <= eer["eer"] <= 0.5 and eer["trials"] == 40 and (tmp_path / "eer" / "eer.png").stat().st_size > 5000
 
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("source\ttarget\theldout\ttext\n"
-                     f"corpus/p227/p227_003.wav\tcorpus/p225/p225_003.wav\tcorpus/p225/p225_008.wav\t\n")
+    pairs.write_text("source\ttarget\theldout\ttext\toutput\n"  # output: a conversion made elsewhere (here: the target itself)
+                     "corpus/p227/p227_003.wav\tcorpus/p225/p225_003.wav\tcorpus/p225/p225_008.wav\t\tcorpus/p225/p225_003.wav\n")
     report = tmp_path / "report"
     r = run("evaluate", "conversions", pairs, "--methods", "identity", "dsp", "--eer", tmp_path / "eer" / "eer.json", "--out", report)
     assert r.returncode == 0, r.stderr
     result = json.loads((report / "results.json").read_text())
-    identity, dsp = result["summary"]["identity"], result["summary"]["dsp"]
+    identity, dsp, given = result["summary"]["identity"], result["summary"]["dsp"], result["summary"]["given"]
+    assert given["sim_target"][0] > 0.99 and given["sv_accept"][0] == 1.0  # the target against itself
     assert identity["wer"][0] == 0.0  # the source against its own transcript
     assert identity["sim_target"][0] == pytest.approx(identity["sim_source_target"][0], abs=0.01)
     assert dsp["f0_error_semitones"][0] < identity["f0_error_semitones"][0]
     assert 1 <= dsp["dnsmos_ovrl"][0] <= 5 and identity["failures"] == dsp["failures"] == 0
     html = (report / "index.html").read_text()
-    assert html.count("<audio") == 4 and "eer.png" in html
+    assert html.count("<audio") == 5 and "eer.png" in html
     for ref in ("summary.csv", "pairs.csv", "eer.png"):
         assert (report / ref).is_file()
 

@@ -2,7 +2,8 @@
 
 A pairs file is a TSV with a header: `source`, `target` (conditioning recordings, `|`-separated),
 and optionally `heldout` (other recordings of the target speaker, `|`-separated, never used for
-conditioning) and `text` (what the source says). Relative paths are relative to the file.
+conditioning), `text` (what the source says) and `output` (a conversion made elsewhere, measured
+as the method "given"). Relative paths are relative to the file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Pair:
     targets: list[Path]
     heldout: list[Path] = field(default_factory=list)
     text: str | None = None
+    output: Path | None = None  # an already converted file (evaluated as method "given")
 
     @property
     def label(self) -> str:
@@ -46,7 +48,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
         if not reader.fieldnames or not {"source", "target"} <= set(reader.fieldnames):
             raise MediumVCError(f"{path}: needs a header with at least 'source' and 'target' columns (tab-separated)")
         split = lambda cell: [path.parent / p.strip() for p in (cell or "").split("|") if p.strip()]
-        pairs = [Pair(path.parent / row["source"], split(row["target"]), split(row.get("heldout")), (row.get("text") or None))
+        pairs = [Pair(path.parent / row["source"], split(row["target"]), split(row.get("heldout")), (row.get("text") or None),
+                      path.parent / row["output"] if row.get("output") else None)
                  for row in reader if row.get("source")]
     if not pairs:
         raise MediumVCError(f"{path} lists no pairs")
@@ -61,6 +64,20 @@ def bootstrap_ci(values: list[float], seed: int = 0, n: int = 1000) -> tuple[flo
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, len(v), size=(n, len(v)))].mean(axis=1)
     return float(v.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+class GivenOutputs:
+    """The conversions listed in the pairs file's `output` column, made by any system."""
+
+    name = "given"
+
+    def embed_speaker(self, recordings) -> None:
+        return None
+
+    def convert(self, source, speaker=None, name=None, output: Path | None = None) -> tuple[np.ndarray, int]:
+        if output is None:
+            raise MediumVCError(f"no output listed for {source}")
+        return load_audio(output, allow_silence=True), SAMPLE_RATE
 
 
 class Judges:
@@ -121,7 +138,10 @@ def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges
             out_wav = out_dir / "audio" / name / f"{pair.label}.wav"
             try:
                 start = time.perf_counter()
-                wav, sr = method.convert(str(pair.source), method.embed_speaker([str(t) for t in pair.targets]))
+                if isinstance(method, GivenOutputs):
+                    wav, sr = method.convert(pair.source, output=pair.output)
+                else:
+                    wav, sr = method.convert(str(pair.source), method.embed_speaker([str(t) for t in pair.targets]))
                 row["rtf"] = (time.perf_counter() - start) / (len(wav) / sr)
                 if not np.all(np.isfinite(wav)) or float(np.max(np.abs(wav))) < 1e-4:
                     raise MediumVCError("output is NaN or silent")
