@@ -25,7 +25,7 @@ def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from mediumvc.audio import save_wav
-    from mediumvc.converter import VoiceConverter
+    from mediumvc.evaluation.baselines import make_method
     from mediumvc.jobs import check_outputs, jobs_for_source, jobs_from_pairs
 
     if args.threads:
@@ -46,12 +46,7 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
 
-    if args.method == "mediumvc":
-        vc = VoiceConverter.from_pretrained(args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds)
-    else:
-        from mediumvc.evaluation.baselines import make_method
-
-        vc = make_method(args.method, device=args.device)
+    vc = make_method(args.method, model=args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds)
     speakers: dict[tuple[Path, ...], object] = {}
     failures = []
     single = len(jobs) == 1 and not args.pairs
@@ -204,7 +199,7 @@ def _evaluate_conversions(args: argparse.Namespace) -> int:
 
             shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
             eer["plot"] = "eer.png"
-    methods = {name: make_method(name, model=args.model, device=args.device) for name in args.methods}
+    methods = {name: make_method(name, model=args.model if name == "mediumvc" else None, device=args.device) for name in args.methods}
     if any(p.output for p in pairs):
         from mediumvc.evaluation.conversions import GivenOutputs
 

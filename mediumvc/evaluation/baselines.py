@@ -103,6 +103,8 @@ def make_method(name: str, model: str | None = None, device: str = "auto", preci
         from mediumvc.converter import VoiceConverter
 
         return VoiceConverter.from_pretrained(model, device=device, precision=precision, **kwargs)
+    if model is not None:
+        raise MediumVCError(f"--model is for the mediumvc method; the {name} baseline takes none")
     if name == "identity":
         return Identity()
     if name == "copy-synthesis":
