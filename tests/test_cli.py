@@ -95,3 +95,12 @@ def test_training_throughput_benchmark():
     r = run("benchmark", "--train", "--presets", "tiny", "--repeats", "1", "--threads", "1", "--precisions", "fp32")
     assert r.returncode == 0, r.stderr
     assert "| tiny | singlevc | fp32 |" in r.stdout and "| tiny | mediumvc | fp32 |" in r.stdout
+
+
+def test_baseline_methods_through_convert(tmp_path, speech):
+    out = tmp_path / "identity.wav"
+    r = run("convert", speech["p227_003"], "--target", speech["p225_003"], "--method", "identity", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert abs(sf.info(out).duration - sf.info(speech["p227_003"]).duration) < 256 / 22050 + 1e-6
+    r = run("convert", speech["p227_003"], "--target", speech["p225_003"], "--method", "dsp", "-m", tmp_path, "-o", tmp_path / "d.wav")
+    assert r.returncode == 2 and "takes none" in r.stderr
