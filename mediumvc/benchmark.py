@@ -106,6 +106,31 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
     return {name: _median_time(fn, repeats) for name, fn in stages.items()}
 
 
+def _time_batched(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, batch: int, repeats: int) -> dict[str, float]:
+    """Median seconds for `batch` equal-length sources at once (networks and vocoder batched)."""
+    from mediumvc.audio import denormalize_mel
+    from mediumvc.runtime import autocast
+
+    mel = vc.source_mel(src).unsqueeze(0).expand(batch, -1, -1).contiguous()
+    spk = vc.embed_speaker(target).to(vc.device).unsqueeze(0).expand(batch, -1)
+
+    @torch.inference_mode()
+    def networks():
+        with autocast(vc.device, vc.precision):
+            return vc.model(mel, spk).float().clamp(0, 1)
+
+    converted = networks()
+
+    @torch.inference_mode()
+    def vocoder():
+        with autocast(vc.device, vc.precision):
+            vc.vocoder(denormalize_mel(converted).transpose(1, 2))
+
+    times = {"networks": _median_time(networks, repeats), "vocoder": _median_time(vocoder, repeats)}
+    times["networks + vocoder"] = times["networks"] + times["vocoder"]
+    return times
+
+
 def run_benchmark(
     config: str = "paper",
     model: str | None = None,
@@ -116,6 +141,7 @@ def run_benchmark(
     repeats: int = 3,
     json_out: str | None = None,
     force_bf16: bool = False,
+    batch: int = 4,
 ) -> dict:
     torch.set_num_threads(threads)
     dev = resolve_device(device)
@@ -147,7 +173,7 @@ def run_benchmark(
     print(f"mediumvc benchmark: {label}, {n_params / 1e6:.2f} M network parameters")
     print(f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {native_bf16}; median of {repeats}")
     target = speech_like(5.0, seed=1)
-    rows = []
+    rows, batched_rows = [], []
     for precision in precisions:
         if precision == "bf16" and not native_bf16 and not force_bf16:
             print("bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32")
@@ -159,6 +185,11 @@ def run_benchmark(
             row.update({name: t / s for name, t in _time_stages(vc, src, target, repeats).items()})
             row["peak_rss_mb"] = _peak_rss_mb(lambda src=src: vc.convert(src, target))
             rows.append(row)
+        for s in seconds if batch > 1 else []:
+            if s > 20:  # whole-utterance attention and vocoding of long batches would swamp memory
+                continue
+            times = _time_batched(vc, speech_like(s), target, batch, repeats)
+            batched_rows.append({"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}})
     names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"]
     print()
     print("| precision | input | " + " | ".join(names) + " | peak RSS |")
@@ -168,7 +199,13 @@ def run_benchmark(
         print(f"| {row['precision']} | {row['seconds']:g} s | " + " | ".join(f"{row[n]:.3f}" for n in names) + f" | {rss} |")
     print("(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length;"
           " peak RSS: the whole process during one end-to-end conversion)")
-    result = {**header, "rtf": rows}
+    if batched_rows:
+        cols = ["networks", "vocoder", "networks + vocoder"]
+        print(f"\nbatched: {batch} sources of the same length at once (RTF per second of audio, all sources together)")
+        print("| precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|" + "---|" * len(cols))
+        for row in batched_rows:
+            print(f"| {row['precision']} | {row['seconds']:g} s | {row['batch']} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    result = {**header, "rtf": rows, "rtf_batched": batched_rows}
     if "bf16" in precisions and (native_bf16 or force_bf16):
         speech = load_audio(REPO_SPEECH) if REPO_SPEECH.is_file() else speech_like(5.0)
         score = _pesq_bf16_vs_fp32(vc, speech)

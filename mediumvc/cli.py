@@ -112,6 +112,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         json_out=args.json,
         force_bf16=args.force_bf16,
+        batch=args.batch,
     )
     return 0
 
@@ -315,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--force-bf16", action="store_true", help="time bf16 even on CPUs that only emulate it")
+    p.add_argument("--batch", type=int, default=4, help="also time this many same-length sources at once (1 = off; inputs up to 20 s)")
     p.add_argument("--train", action="store_true", help="time training steps instead (seconds/step, frames/s per preset)")
     p.add_argument("--presets", nargs="+", default=["cpu-small", "paper"], help="with --train: configs to time")
     p.add_argument("--device", default="cpu")

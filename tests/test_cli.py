@@ -83,12 +83,14 @@ def test_benchmark_prints_every_stage(tmp_path):
     import json
 
     out = tmp_path / "bench.json"
-    r = run("benchmark", "--config", "tiny", "--seconds", "1", "--repeats", "1", "--precisions", "fp32", "--threads", "1", "--json", out)
+    r = run("benchmark", "--config", "tiny", "--seconds", "1", "--repeats", "1", "--precisions", "fp32", "--threads", "1", "--batch", "2", "--json", out)
     assert r.returncode == 0, r.stderr
     assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
     row = json.loads(out.read_text())["rtf"][0]
     assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))
     assert 100 < row["peak_rss_mb"] < 24_000
+    batched = json.loads(out.read_text())["rtf_batched"][0]
+    assert batched["batch"] == 2 and batched["networks + vocoder"] > 0
 
 
 def test_training_throughput_benchmark():
