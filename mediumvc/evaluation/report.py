@@ -105,7 +105,7 @@ def write_report(result: dict, out_dir: str | Path, title: str = "mediumvc evalu
     by_pair: dict[str, list[dict]] = {}
     for row in result["rows"]:
         by_pair.setdefault(row["pair"], []).append(row)
-    parts.append("<h2>Pairs</h2><table class='pair'><tr><th>pair</th><th>source</th><th>target</th>"
+    parts.append("<h2>Pairs</h2><table class='pair'><tr><th class='l'>pair</th><th>source</th><th>target</th>"
                  + "".join(f"<th>{html.escape(m)}</th>" for m in methods) + "</tr>")
     for label, rows in list(by_pair.items())[:max_pairs]:
         first = rows[0]
