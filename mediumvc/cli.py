@@ -150,19 +150,31 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _judge_encoder(args: argparse.Namespace):
+    """The speaker encoder that scores trials and conversions: resemblyzer, or our d-vector from --dvector DIR."""
+    from mediumvc.speaker import make_speaker_encoder
+
+    if args.encoder == "dvector":
+        if not args.dvector:
+            raise MediumVCError("--encoder dvector needs --dvector DIR (a directory exported from `mediumvc train dvector`)")
+        from mediumvc.checkpoint import load_part_dir
+
+        return make_speaker_encoder("dvector", load_part_dir(args.dvector, "dvector").net)
+    return make_speaker_encoder("resemblyzer")
+
+
 def _evaluate_eer(args: argparse.Namespace) -> int:
     import json
 
     from mediumvc.data.corpus import scan_corpus
     from mediumvc.evaluation.trials import corpus_eer, plot_scores
-    from mediumvc.speaker import make_speaker_encoder
 
     utterances = scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])
-    result = corpus_eer(utterances, make_speaker_encoder("resemblyzer"), args.trials, args.seed)
+    result = corpus_eer(utterances, _judge_encoder(args), args.trials, args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     plot_scores(result, out / "eer.png")
-    (out / "eer.json").write_text(json.dumps({**result, "corpus": str(args.corpus), "encoder": "resemblyzer"}) + "\n")
+    (out / "eer.json").write_text(json.dumps({**result, "corpus": str(args.corpus), "encoder": args.encoder}) + "\n")
     print(f"EER {100 * result['eer']:.2f} % at threshold {result['threshold']:.4f} over {result['trials']} trials "
           f"({len(result['unreadable'])} unreadable files); wrote {out / 'eer.json'} and {out / 'eer.png'}")
     return 0
@@ -205,7 +217,7 @@ def _evaluate_conversions(args: argparse.Namespace) -> int:
         from mediumvc.evaluation.conversions import GivenOutputs
 
         methods = {"given": GivenOutputs(), **methods}
-    judges = Judges(asr=not args.no_asr, mos=not args.no_mos)
+    judges = Judges(_judge_encoder(args), asr=not args.no_asr, mos=not args.no_mos)
     result = evaluate_pairs(pairs, methods, out, judges, threshold)
     write_tables(result, out)
     index = write_report(result, out, title=args.title, eer=eer)
@@ -278,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--speakers", nargs="+")
     q.add_argument("--exclude", nargs="+")
+    q.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer", "dvector"])
+    q.add_argument("--dvector", help="with --encoder dvector: a d-vector directory from `mediumvc export`")
     q.set_defaults(func=_evaluate_eer)
     q = ev.add_parser("make-pairs", help="seeded source/target pairs of different speakers from a corpus")
     q.add_argument("corpus", help="folder ROOT/<speaker>/... or manifest TSV")
@@ -300,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--no-mos", action="store_true")
     q.add_argument("--device", default="auto")
     q.add_argument("--overwrite", action="store_true")
+    q.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer", "dvector"], help="speaker encoder of the judge")
+    q.add_argument("--dvector", help="with --encoder dvector: a d-vector directory from `mediumvc export`")
     q.set_defaults(func=_evaluate_conversions)
 
     p = sub.add_parser("export", help="training checkpoint -> inference directory")

@@ -153,6 +153,14 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     encoder = DVectorEncoder(load_part_dir(export(last, tmp_path / "dvector_model"), "dvector").net)
     e = encoder.embed(speech["p226_003"])
     assert e.shape == (256,) and abs(float(e.norm()) - 1) < 1e-5
+    # the trained encoder can judge: EER with --encoder dvector
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "mediumvc", "evaluate", "eer", str(root), "--trials", "20", "--encoder", "dvector",
+                           "--dvector", str(tmp_path / "dvector_model"), "--out", str(tmp_path / "eer")],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "eer" / "eer.json").read_text())["encoder"] == "dvector"
 
 
 def test_eer_on_known_cases():

@@ -169,7 +169,7 @@ def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges
                 row.update({k: info[k] for k in info if k.startswith("dnsmos_")})
                 row.update({f"source_{k}": src[k] for k in src if k.startswith("dnsmos_")})
             rows.append(row)
-    return {"rows": rows, "summary": summarise(rows), "threshold": threshold}
+    return {"rows": rows, "summary": summarise(rows), "threshold": threshold, "encoder": getattr(judges.encoder, "name", "resemblyzer")}
 
 
 METRICS = ["sv_accept", "sim_target", "sim_heldout", "sim_source_target", "wer", "cer", "source_wer", "source_cer",

@@ -83,7 +83,7 @@ def write_report(result: dict, out_dir: str | Path, title: str = "mediumvc evalu
              f"<h1>{html.escape(title)}</h1>"]
     threshold = result.get("threshold")
     parts.append("<p class='note'>Means over pairs with 95 % bootstrap intervals. Speaker similarity is the cosine of "
-                 "resemblyzer d-vectors; SV accuracy counts conversions whose similarity to the target exceeds the EER "
+                 f"{html.escape(result.get('encoder', 'resemblyzer'))} d-vectors; SV accuracy counts conversions whose similarity to the target exceeds the EER "
                  f"threshold ({_fmt(threshold, '{:.3f}')}). WER/CER are pocketsphinx transcripts of the output against the "
                  "reference text, or against the transcript of the source when there is none. Failures are counted, not averaged.</p>")
     parts.append("<h2>Summary</h2><table><tr><th class='l'>method</th><th>pairs</th><th>failures</th>"
