@@ -95,7 +95,8 @@ def _write_dir(path: Path, state: dict[str, torch.Tensor], meta: dict, card: str
     return path
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def _read_meta(path: Path, fmt: str = FORMAT) -> dict[str, Any]:
+    """config.json of a model (or single-network) directory, checked for its format and version."""
     cfg = path / CONFIG_FILE
     if not cfg.is_file():
         raise CheckpointError(f"{path} is not a model directory: {CONFIG_FILE} is missing (a model directory holds {CONFIG_FILE} + {WEIGHTS_FILE})")
@@ -103,8 +104,8 @@ def _read_meta(path: Path) -> dict[str, Any]:
         meta = json.loads(cfg.read_text())
     except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{cfg} is not valid JSON ({e}); restore it from the model's source") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{cfg} is not a mediumvc model config (expected \"format\": \"{FORMAT}\")")
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise CheckpointError(f"{cfg} is not a {fmt} config (expected \"format\": \"{fmt}\"; export one with `mediumvc export`)")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{cfg} has format version {meta['format_version']}, newer than this mediumvc understands ({FORMAT_VERSION}): upgrade mediumvc")
     return meta
@@ -198,12 +199,7 @@ def load_part_dir(path: str | os.PathLike, kind: str) -> LoadedPart:
     fmt, config_cls, net_cls = _PARTS[kind]
     path = Path(path)
     cfg = path / CONFIG_FILE
-    try:
-        meta = json.loads(cfg.read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{kind} directory {path}: {CONFIG_FILE} is missing or invalid ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise CheckpointError(f"{path} is not a {kind} directory (export one with `mediumvc export` from a {kind} run)")
+    meta = _read_meta(path, fmt)
     try:
         config = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta[kind].items()})
         state = load_file(str(path / WEIGHTS_FILE))
