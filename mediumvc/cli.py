@@ -131,6 +131,19 @@ def _preprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _precompute_ssif(args: argparse.Namespace) -> int:
+    from mediumvc.training.ssif import precompute_ssif
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    summary = precompute_ssif(args.store, args.singlevc, args.out, variants=args.variants, dropout=args.dropout, seed=args.seed)
+    print(f"{summary['out']}: SSIF of {summary['items']} utterances ({summary['computed']} computed, "
+          f"{summary['skipped_existing']} already there); train MediumVC with --set data.ssif={summary['out']}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from mediumvc.training.train import load_train_config, train
 
@@ -272,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dvector-mels", action="store_true", help="also store 40-mel features for training our own d-vector")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_preprocess)
+
+    p = sub.add_parser("precompute-ssif", help="run a trained SingleVC once over a feature store, for faster MediumVC training")
+    p.add_argument("store", help="feature store folder (from `mediumvc preprocess`)")
+    p.add_argument("--singlevc", required=True, help="exported SingleVC directory (the one MediumVC will be trained on)")
+    p.add_argument("--out", required=True, help="SSIF folder to write (re-running completes it)")
+    p.add_argument("--variants", type=int, default=1, help="SSIF variants per utterance (with --dropout each differs)")
+    p.add_argument("--dropout", action="store_true", help="SingleVC's dropout on, as the original trained MediumVC")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=_precompute_ssif)
 
     p = sub.add_parser("train", help="train SingleVC, MediumVC or our d-vector from a feature store")
     p.add_argument("task", choices=["singlevc", "mediumvc", "dvector"])

@@ -105,6 +105,27 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
     with pytest.raises(Exception, match="singlevc"):
         train("mediumvc", load_train_config(None, [f"data.store={store}", "model=tiny"]), tmp_path / "x")
 
+    # precomputed SSIF: SingleVC's eval-mode output on whole utterances, read in place of running it
+    from mediumvc.data.store import item_path, read_item, read_manifest
+    from mediumvc.training.ssif import precompute_ssif, read_ssif
+
+    summary = precompute_ssif(store, svc_dir, tmp_path / "ssif", progress=False)
+    assert summary["computed"] == summary["items"] == len(read_manifest(store))
+    uid = read_manifest(store)[0]["uid"]
+    mel = torch.from_numpy(read_item(item_path(store, uid))["mel"].astype("float32"))
+    expected = vc.model.ssif(mel[None])[0]
+    assert (torch.from_numpy(read_ssif(tmp_path / "ssif", uid)[0].astype("float32")) - expected).abs().max() < 2e-3  # fp16 storage
+    assert precompute_ssif(store, svc_dir, tmp_path / "ssif", progress=False)["computed"] == 0  # a re-run completes, never redoes
+    with pytest.raises(Exception, match="another SingleVC"):
+        precompute_ssif(store, svc_dir, tmp_path / "ssif", variants=2, progress=False)
+    fast = load_train_config(None, [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
+                                    f"singlevc={svc_dir}", f"data.ssif={tmp_path / 'ssif'}", "trainer.max_steps=4", *STEPS])
+    assert torch.load(train("mediumvc", fast, tmp_path / "mvc_ssif"), weights_only=True)["global_step"] == 4
+    other = export(train("singlevc", singlevc_config(store, "trainer.max_steps=2", "trainer.seed=1"), tmp_path / "svc2"), tmp_path / "svc2_model")
+    fast.singlevc = str(other)
+    with pytest.raises(Exception, match="another SingleVC"):
+        train("mediumvc", fast, tmp_path / "mvc_ssif2")
+
 
 def test_ranks_read_different_batches():
     from mediumvc.training.data import BatchStream

@@ -104,7 +104,11 @@ class MediumVC(nn.Module):
         return mel if self.singlevc is None else self.singlevc(mel, pad_mask).clamp(0.0, 1.0)
 
     def forward(self, mel: torch.Tensor, speaker: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(self.content_encoder(self.ssif(mel, pad_mask)), speaker)
+        return self.from_ssif(self.ssif(mel, pad_mask), speaker)
+
+    def from_ssif(self, ssif: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        """The stages after SingleVC: SSIF (B, T, 80) in [0, 1] + d-vector (B, 256) -> mel (B, T, 80)."""
+        return self.decoder(self.content_encoder(ssif), speaker)
 
     def trainable_parameters(self):
         """Parameters of the content encoder and decoder (SingleVC stays frozen)."""

@@ -27,6 +27,7 @@ class DataConfig:
     crop_frames: int | None = None  # None = whole utterances (the paper); CPU presets crop
     val_items: int = 16  # utterances held back from the training speakers for validation
     min_frames: int = 32
+    ssif: str = ""  # MediumVC only: a `mediumvc precompute-ssif` folder, read instead of running SingleVC
     # d-vector (GE2E) only: N speakers x M utterances of seg_len frames; whole speakers held out for EER
     speakers_per_batch: int = 64
     utterances_per_speaker: int = 10
@@ -46,12 +47,17 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
     if not rows:
         raise MediumVCError(f"no utterances in {config.store} match speakers={config.speakers} exclude={config.exclude}")
     items = []
+    if config.ssif:
+        from mediumvc.training.ssif import read_ssif, read_ssif_info
+
+        read_ssif_info(config.ssif)
     for r in sorted(rows, key=lambda r: r["uid"]):
         item = read_item(item_path(Path(config.store), r["uid"]))
         if need_psdr and "psdr_mels" not in item:
             raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker)")
         items.append({"uid": r["uid"], "speaker": r["speaker"], "mel": item["mel"], "dvector": item["dvector"],
-                      "psdr": item.get("psdr_mels"), "dvector_mel": item.get("dvector_mel")})
+                      "psdr": item.get("psdr_mels"), "dvector_mel": item.get("dvector_mel"),
+                      "ssif": read_ssif(config.ssif, r["uid"]) if config.ssif else None})
     return items
 
 
@@ -112,7 +118,8 @@ class BatchStream(IndexedBatches):
     task 'singlevc': input = a PSDR variant (or, with probability 1/(K+1), the mel itself: the
     original's shift 0), target = the original mel, random utterances.
     task 'mediumvc': all utterances of one random speaker (the paper's same-speaker batches);
-    input = target = the mel, with that utterance's own d-vector.
+    input = target = the mel, with that utterance's own d-vector; with precomputed SSIF the
+    input is one of the utterance's SSIF variants instead (the network then skips SingleVC).
     """
 
     def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
@@ -140,6 +147,8 @@ class BatchStream(IndexedBatches):
             if self.task == "singlevc":
                 k = int(rng.integers(len(it["psdr"]) + 1))
                 source = it["mel"] if k == len(it["psdr"]) else it["psdr"][k]
+            elif it.get("ssif") is not None:
+                source = it["ssif"][int(rng.integers(len(it["ssif"])))]
             inputs.append(source[window])
             targets.append(it["mel"][window])
             dvecs.append(it["dvector"])

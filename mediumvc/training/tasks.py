@@ -105,9 +105,11 @@ class SingleVCTask(ReconstructionTask):
 
 class MediumVCTask(ReconstructionTask):
     """SingleVC is frozen. `singlevc_dropout`: the original left SingleVC in train mode, so its
-    Convertor dropout stayed on while MediumVC trained (faithful: True); False freezes it in eval mode."""
+    Convertor dropout stayed on while MediumVC trained (faithful: True); False freezes it in eval mode.
+    `precomputed_ssif`: batches already hold SSIF (`mediumvc precompute-ssif`), so SingleVC is not run."""
 
-    def __init__(self, net: MediumVC, optim: OptimConfig, singlevc_dropout: bool = True, seed: int = 0) -> None:
+    def __init__(self, net: MediumVC, optim: OptimConfig, singlevc_dropout: bool = True, seed: int = 0,
+                 precomputed_ssif: bool = False) -> None:
         super().__init__(optim, seed)
         self.net = net
         add_weight_norm(net.content_encoder)
@@ -115,6 +117,7 @@ class MediumVCTask(ReconstructionTask):
         if net.singlevc is not None:
             net.singlevc.requires_grad_(False)
         self.singlevc_dropout = singlevc_dropout
+        self.precomputed_ssif = precomputed_ssif
 
     def on_train_batch_start(self, batch, batch_idx):
         super().on_train_batch_start(batch, batch_idx)
@@ -122,4 +125,6 @@ class MediumVCTask(ReconstructionTask):
             self.net.singlevc.train(self.singlevc_dropout)
 
     def predict_batch(self, batch: dict) -> torch.Tensor:
+        if self.precomputed_ssif:
+            return self.net.from_ssif(batch["input"], batch["dvector"])
         return self.net(batch["input"], batch["dvector"], batch["mask"])

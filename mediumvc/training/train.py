@@ -100,6 +100,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc)")
     config = TrainConfig(**kw)
     config.data.store = os.path.expanduser(config.data.store)
+    config.data.ssif = os.path.expanduser(config.data.ssif)
     if config.singlevc not in (None, "untrained"):
         config.singlevc = os.path.expanduser(config.singlevc)
     return config
@@ -173,7 +174,14 @@ def build_task(task: str, config: TrainConfig):
             if trained.config != model_cfg.singlevc:
                 raise MediumVCError(f"{config.singlevc} holds a SingleVC of other sizes than the model config asks for")
             net.singlevc = trained.net
-    return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed)
+    if config.data.ssif:
+        from mediumvc.training.ssif import read_ssif_info, weights_digest
+
+        made_by = read_ssif_info(config.data.ssif)["singlevc_sha256"]
+        if model_cfg.singlevc is None or config.singlevc in (None, "untrained") or made_by != weights_digest(config.singlevc):
+            raise MediumVCError(f"data.ssif {config.data.ssif} was made by another SingleVC than `singlevc: {config.singlevc}`: "
+                                "precompute it again with that SingleVC, or drop data.ssif")
+    return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed, precomputed_ssif=bool(config.data.ssif))
 
 
 def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Path:
