@@ -197,3 +197,11 @@ def test_eer_on_known_cases():
     scores = np.r_[rng.normal(1, 1, 20000), rng.normal(-1, 1, 20000)]
     eer, threshold = equal_error_rate(scores, np.r_[np.ones(20000), np.zeros(20000)])
     assert abs(eer - 0.1587) < 0.01 and abs(threshold) < 0.05  # Phi(-1) for unit Gaussians 2 apart
+
+
+def test_config_overrides_parse_numbers(tmp_path):
+    (tmp_path / "run.yaml").write_text("optim:\n  lr: 1e-3\ndata:\n  store: 2e5-store\n")
+    config = load_train_config(tmp_path / "run.yaml", ["optim.warmup_steps=300", "trainer.max_steps=2e3"])
+    assert config.optim.lr == 1e-3 and config.trainer.max_steps == 2000 and config.data.store == "2e5-store"
+    with pytest.raises(Exception, match="unknown key"):
+        load_train_config(None, ["optim.learning_rate=1e-3"])

@@ -69,6 +69,7 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
 
     if variants < 1:
         raise MediumVCError(f"--variants must be at least 1, got {variants}")
+    net = load_part_dir(singlevc_dir, "singlevc").net  # first: a clear error for a missing or broken directory
     out = Path(out)
     info = {"format": FORMAT, "version": 1, "singlevc": str(Path(singlevc_dir).resolve()), "singlevc_sha256": weights_digest(singlevc_dir),
             "store": str(Path(store).resolve()), "variants": variants, "dropout": dropout, "seed": seed}
@@ -78,7 +79,6 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
             raise MediumVCError(f"{out} holds SSIF of another SingleVC or settings: choose a new folder (or delete it)")
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / "ssif.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2)))
-    net = load_part_dir(singlevc_dir, "singlevc").net
     net.train(dropout)  # dropout on = the original's train-mode SingleVC; nothing else in it depends on the mode
     rows = read_manifest(store)
     todo = [r for r in rows if not ssif_path(out, r["uid"]).is_file()]

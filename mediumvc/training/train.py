@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,17 @@ def _set(obj: dict, dotted: str, value: str) -> None:
     obj[leaf] = yaml.safe_load(value)
 
 
+def _numbers(obj):
+    """YAML 1.1 reads 1e-3 (no dot) as a string: make such strings floats, in files and --set alike."""
+    if isinstance(obj, dict):
+        return {k: _numbers(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_numbers(v) for v in obj]
+    if isinstance(obj, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", obj):
+        return float(obj)
+    return obj
+
+
 def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
     raw: dict = {}
     if path:
@@ -85,6 +97,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
         if "=" not in item:
             raise MediumVCError(f"--set expects key=value (e.g. optim.lr=3e-4), got {item!r}")
         _set(raw, *item.split("=", 1))
+    raw = _numbers(raw)
     sections = {"data": DataConfig, "optim": OptimConfig, "trainer": TrainerConfig}
     kw: dict[str, Any] = {}
     for key, value in raw.items():
