@@ -144,6 +144,30 @@ def _precompute_ssif(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from mediumvc.serve.app import serve
+    from mediumvc.serve.service import ServeConfig
+
+    models = {}
+    for item in args.model or []:
+        name, _, path = item.rpartition("=")
+        models[name or Path(path).name] = path
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = ServeConfig(models=models, device=args.device,
+                         max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds, max_targets=args.max_targets,
+                         concurrency=args.concurrency, queue_size=args.queue_size)
+    if args.preload:
+        from mediumvc.serve.service import ConversionService
+
+        service = ConversionService(config)
+        service.converter(service.default_model, "fp32")  # fail now, not at the first request
+    serve(config, host=args.host, port=args.port)
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from mediumvc.training.train import load_train_config, train
 
@@ -285,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dvector-mels", action="store_true", help="also store 40-mel features for training our own d-vector")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_preprocess)
+
+    p = sub.add_parser("serve", help="web page (Gradio) and HTTP API for conversion, on 127.0.0.1 unless told otherwise")
+    p.add_argument("--model", nargs="+", metavar="[NAME=]DIR", help="model directories to offer (default: the bundled model); the first is the default")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request (all files together)")
+    p.add_argument("--max-seconds", type=float, default=120.0, help="longest recording accepted")
+    p.add_argument("--max-targets", type=int, default=8, help="most target clips per request")
+    p.add_argument("--concurrency", type=int, default=1, help="conversions at a time")
+    p.add_argument("--queue-size", type=int, default=16, help="requests that may wait; more are answered 503")
+    p.add_argument("--preload", action="store_true", help="load the default model before serving")
+    p.set_defaults(func=_serve)
 
     p = sub.add_parser("precompute-ssif", help="run a trained SingleVC once over a feature store, for faster MediumVC training")
     p.add_argument("store", help="feature store folder (from `mediumvc preprocess`)")

@@ -9,7 +9,7 @@ each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel ->
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -91,8 +91,9 @@ class MelVocoder:
         return normalize_mel(self.mel(wav))
 
     @torch.inference_mode()
-    def vocode(self, mel: torch.Tensor) -> np.ndarray:
+    def vocode(self, mel: torch.Tensor, progress: Callable[[float], None] | None = None) -> np.ndarray:
         """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz.
+        `progress(fraction)` is called after each piece (for progress bars on long inputs).
 
         Long mels are vocoded in pieces, each with enough context on both sides that the seams
         are inaudible; this also keeps HiFi-GAN fast (its cost per second grows with length).
@@ -102,12 +103,14 @@ class MelVocoder:
         out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
         # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
         starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})
-        for s in starts:
+        for n, s in enumerate(starts, 1):
             e = min(total, s + size)
             a, b = max(0, s - context), min(total, e + context)
             with autocast(self.device, self.precision):
                 wav = self.vocoder(log_mel[..., a:b])[0, 0].float()
             out[s * HOP_LENGTH : e * HOP_LENGTH] = wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH].cpu().numpy()
+            if progress is not None:
+                progress(n / len(starts))
         return out
 
 

@@ -1,0 +1,1 @@
+"""`mediumvc serve`: a Gradio page and an HTTP API over the same bounded conversion service."""
