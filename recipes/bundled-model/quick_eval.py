@@ -1,0 +1,51 @@
+"""Cheap held-out check for design comparisons: speaker-similarity gain over the source.
+
+For each pair (source, target) of a pairs TSV: convert the first SECONDS of the source with each
+model, embed with the default encoder (resemblyzer), and report the mean cosine similarity of the
+output to the target clip, next to the unconverted source's. The full metrics come from
+`mediumvc evaluate conversions`; this is the per-checkpoint signal used while training.
+
+    python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import torch
+
+from mediumvc import SAMPLE_RATE, VoiceConverter, load_audio
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("pairs")
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--pairs-limit", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with open(args.pairs, newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))[: args.pairs_limit]
+    results = {}
+    for model_dir in args.models:
+        vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
+        enc = vc.speaker_encoder
+        sims, floors = [], []
+        for row in rows:
+            source = load_audio(row["source"])[: int(args.seconds * SAMPLE_RATE)]
+            target = enc.embed([row["target"].split("|")[0]])
+            wav, _ = vc.convert(source, target)
+            sims.append(float(enc.embed([wav]) @ target))
+            floors.append(float(enc.embed([source]) @ target))
+        results[model_dir] = {"sim_target": float(np.mean(sims)), "sim_source_target": float(np.mean(floors)),
+                              "gain": float(np.mean(sims) - np.mean(floors)), "pairs": len(rows)}
+        print(json.dumps({"model": model_dir, **results[model_dir]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
