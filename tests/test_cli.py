@@ -36,6 +36,18 @@ def test_create_model_then_convert_one_file(tmp_path, speech):
     assert r.returncode == 2 and "--target" in r.stderr
 
 
+def test_readme_main_command_converts_the_bundled_samples_with_the_bundled_model(tmp_path):
+    from mediumvc.samples import SOURCE, TARGET
+
+    out = tmp_path / "converted.wav"
+    r = run("convert", SOURCE, "--target", TARGET, "-o", out, "--threads", "2")  # no --model: the bundled one
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}" in r.stdout
+    wav, sr = sf.read(out)
+    assert sr == 22050 and abs(len(wav) / sr - sf.info(SOURCE).duration) < 256 / 22050 + 1e-6
+    assert np.isfinite(wav).all() and np.abs(wav).max() > 0.05  # speech, not silence
+
+
 def test_folder_and_pairs_batches(tmp_path, tiny_model_dir, speech):
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)

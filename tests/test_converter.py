@@ -56,12 +56,12 @@ def test_too_long_source_is_refused_before_any_work(tiny_model_dir, tmp_path):
         vc.source_mel(tmp_path / "long.wav")
 
 
-def test_default_model_loads_or_says_clearly_that_there_is_none():
+def test_bundled_model_loads_with_its_card():
     from mediumvc.converter import BUNDLED_MODEL
-    from mediumvc.errors import CheckpointError
 
-    if (BUNDLED_MODEL / "config.json").exists():
-        assert VoiceConverter.from_pretrained(None, device="cpu").model is not None
-    else:
-        with pytest.raises(CheckpointError, match="ships no pretrained model yet"):
-            VoiceConverter.from_pretrained(None)
+    vc = VoiceConverter.from_pretrained(None, device="cpu")
+    assert vc.model.singlevc is not None
+    card = (BUNDLED_MODEL / "README.md").read_text()
+    assert "held out" in card and "CC BY 4.0" in card and "GPL-2" in card
+    size = sum(p.stat().st_size for p in BUNDLED_MODEL.iterdir())
+    assert size < 60 * 2**20  # the bundled weights stay small

@@ -35,15 +35,18 @@ def main() -> None:
     for model_dir in args.models:
         vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
         enc = vc.speaker_encoder
-        sims, floors = [], []
+        sims, floors, to_source = [], [], []
         for row in rows:
             source = load_audio(row["source"])[: int(args.seconds * SAMPLE_RATE)]
             target = enc.embed([row["target"].split("|")[0]])
             wav, _ = vc.convert(source, target)
-            sims.append(float(enc.embed([wav]) @ target))
-            floors.append(float(enc.embed([source]) @ target))
+            out, src = enc.embed([wav]), enc.embed([source])
+            sims.append(float(out @ target))
+            floors.append(float(src @ target))
+            to_source.append(float(out @ src))  # high: the output still sounds like the source
         results[model_dir] = {"sim_target": float(np.mean(sims)), "sim_source_target": float(np.mean(floors)),
-                              "gain": float(np.mean(sims) - np.mean(floors)), "pairs": len(rows)}
+                              "gain": float(np.mean(sims) - np.mean(floors)),
+                              "sim_output_source": float(np.mean(to_source)), "pairs": len(rows)}
         print(json.dumps({"model": model_dir, **results[model_dir]}), flush=True)
 
 
