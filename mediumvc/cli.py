@@ -183,7 +183,10 @@ def _export(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and not args.overwrite:
         raise MediumVCError(f"{args.out} exists: pass --overwrite to replace it")
-    print(f"exported {export(args.checkpoint, args.out)}")
+    import torch
+
+    card = Path(args.card).read_text() if args.card else None
+    print(f"exported {export(args.checkpoint, args.out, dtype=torch.float16 if args.dtype == 'fp16' else torch.float32, card=card)}")
     return 0
 
 
@@ -382,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="training checkpoint -> inference directory")
     p.add_argument("checkpoint")
     p.add_argument("out")
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"], help="storage precision of a MediumVC model (fp16 halves it)")
+    p.add_argument("--card", help="Markdown file to ship as the model card (README.md in the directory)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

@@ -248,8 +248,9 @@ def _plain(obj):
     return obj
 
 
-def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """A training checkpoint -> an inference directory (weights only, weight norm folded)."""
+def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32, card: str | None = None) -> Path:
+    """A training checkpoint -> an inference directory (weights only, weight norm folded).
+    `dtype` float16 halves the files (MediumVC models only; weights load back as float32)."""
     from mediumvc.checkpoint import save_model_dir, save_part_dir
 
     path = Path(checkpoint)
@@ -275,4 +276,4 @@ def export(checkpoint: str | Path, out_dir: str | Path) -> Path:
     add_weight_norm(net.content_encoder)
     add_weight_norm(net.decoder)
     net.load_state_dict(state)
-    return save_model_dir(out_dir, model_cfg, net, info=info)
+    return save_model_dir(out_dir, model_cfg, net, info=info, dtype=dtype, card=card)
