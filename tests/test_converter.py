@@ -62,6 +62,6 @@ def test_bundled_model_loads_with_its_card():
     vc = VoiceConverter.from_pretrained(None, device="cpu")
     assert vc.model.singlevc is not None
     card = (BUNDLED_MODEL / "README.md").read_text()
-    assert "held out" in card and "CC BY 4.0" in card and "GPL-2" in card
+    assert "Held out" in card and "CC BY 4.0" in card and "GPL-2" in card  # data, held-out speakers, licences
     size = sum(p.stat().st_size for p in BUNDLED_MODEL.iterdir())
     assert size < 60 * 2**20  # the bundled weights stay small
