@@ -159,12 +159,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServeConfig(models=models, device=args.device,
                          max_upload_mb=args.max_upload_mb, max_seconds=args.max_seconds, max_targets=args.max_targets,
                          concurrency=args.concurrency, queue_size=args.queue_size)
-    if args.preload:
-        from mediumvc.serve.service import ConversionService
-
-        service = ConversionService(config)
-        service.converter(service.default_model, "fp32")  # fail now, not at the first request
-    serve(config, host=args.host, port=args.port)
+    serve(config, host=args.host, port=args.port, preload=args.preload)
     return 0
 
 

@@ -59,6 +59,11 @@ def read_ssif(root: str | Path, uid: str) -> np.ndarray:
     return np.load(path, allow_pickle=False)
 
 
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.save would add '.npy' to the temp name
+        np.save(fh, array, allow_pickle=False)
+
+
 @torch.no_grad()
 def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path, variants: int = 1,
                     dropout: bool = False, seed: int = 0, progress: bool = True) -> dict:
@@ -86,6 +91,5 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
         mel = torch.from_numpy(read_item(item_path(Path(store), row["uid"]))["mel"].astype(np.float32))
         torch.manual_seed(seed * 1_000_003 + int(hashlib.sha256(row["uid"].encode()).hexdigest()[:12], 16))
         ssif = torch.cat([net(mel[None]).clamp(0.0, 1.0) for _ in range(variants)])
-        array = ssif.numpy().astype(np.float16)
-        _atomic_write(ssif_path(out, row["uid"]), lambda tmp: np.save(open(tmp, "wb"), array, allow_pickle=False))
+        _atomic_write(ssif_path(out, row["uid"]), lambda tmp, a=ssif.numpy().astype(np.float16): _save_npy(tmp, a))
     return {"items": len(rows), "computed": len(todo), "skipped_existing": len(rows) - len(todo), "out": str(out)}
