@@ -236,17 +236,20 @@ def _evaluate_conversions(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise MediumVCError(f"{out} is not empty: pass --overwrite or choose another report folder")
-    out.mkdir(parents=True, exist_ok=True)
     eer = None
     threshold = args.threshold
     if threshold is None and args.eer:
-        eer = json.loads(Path(args.eer).read_text())
-        threshold = eer["threshold"]
-        if (Path(args.eer).parent / "eer.png").is_file():
-            import shutil
+        try:
+            eer = json.loads(Path(args.eer).read_text())
+            threshold = float(eer["threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise MediumVCError(f"--eer {args.eer}: not an eer.json from `mediumvc evaluate eer` ({type(e).__name__}: {e})") from None
+    out.mkdir(parents=True, exist_ok=True)
+    if eer is not None and (Path(args.eer).parent / "eer.png").is_file():
+        import shutil
 
-            shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
-            eer["plot"] = "eer.png"
+        shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
+        eer["plot"] = "eer.png"
     methods = {name: make_method(name, model=args.model if name == "mediumvc" else None, device=args.device) for name in args.methods}
     if any(p.output for p in pairs):
         from mediumvc.evaluation.conversions import GivenOutputs
