@@ -73,6 +73,8 @@ def test_evaluate_commands_build_the_report(tmp_path, speech):
     pairs.write_text("source\ttarget\theldout\ttext\toutput\n"  # output: a conversion made elsewhere (here: the target itself)
                      "corpus/p227/p227_003.wav\tcorpus/p225/p225_003.wav\tcorpus/p225/p225_008.wav\t\tcorpus/p225/p225_003.wav\n")
     report = tmp_path / "report"
+    r = run("evaluate", "conversions", pairs, "--methods", "identity", "--eer", tmp_path / "eer" / "missing.json", "--out", report)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "not an eer.json" in r.stderr and not report.exists()
     r = run("evaluate", "conversions", pairs, "--methods", "identity", "dsp", "--eer", tmp_path / "eer" / "eer.json", "--out", report)
     assert r.returncode == 0, r.stderr
     result = json.loads((report / "results.json").read_text())
