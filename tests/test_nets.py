@@ -87,3 +87,26 @@ def test_config_rejects_typos_and_bad_sizes():
         SingleVCConfig(postnet_widths=(64,))
     with pytest.raises(ValueError, match="speaker_dim"):
         ModelConfig(mediumvc=MediumVCConfig(speaker_dim=128))
+
+
+def test_attention_prenorm_lets_frames_through_a_large_common_offset():
+    """The silent plateau's cause and its fix: with a big offset shared by all frames (what the
+    original's ResBlocks feed the attention), randomly initialised attention averages over time;
+    centring each channel over time first (prenorm, no parameters) keeps the frames apart."""
+    from mediumvc.nets.blocks import AttentionNorm
+
+    torch.manual_seed(0)
+    x = 10.0 + torch.randn(2, 36, 100)  # (B, C, T): offset 10, frame-to-frame variation 1
+    plain, pre = AttentionNorm(36, 2, instance_norm=False), AttentionNorm(36, 2, instance_norm=False, prenorm=True)
+    pre.load_state_dict(plain.state_dict())  # same weights: prenorm has none of its own
+    variation = lambda y: float(y.std(-1).mean() / y.abs().mean())
+    assert variation(plain(x)) < 0.05 < 0.3 < variation(pre(x))
+    import dataclasses
+
+    from mediumvc.config import load_config
+
+    config = load_config("cpu-small")
+    assert config.mediumvc.attention_prenorm is False  # a flag, off unless a config asks for it
+    normed = dataclasses.replace(config, mediumvc=dataclasses.replace(config.mediumvc, attention_prenorm=True))
+    count = lambda c: sum(p.numel() for p in c.build().parameters())
+    assert count(normed) == count(config)

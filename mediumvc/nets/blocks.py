@@ -108,14 +108,23 @@ class SelfAttention(nn.Module):
 
 
 class AttentionNorm(nn.Module):
-    """Attention -> ReLU -> optional InstanceNorm1d (affine-free, per utterance), on (B, C, T)."""
+    """Attention -> ReLU -> optional InstanceNorm1d (affine-free, per utterance), on (B, C, T).
 
-    def __init__(self, d: int, heads: int, instance_norm: bool) -> None:
+    `prenorm` (not in the original) centres and scales each channel over time before the attention.
+    The original's input here carries a large offset common to all frames, so every key looks alike,
+    the attention starts uniform and its output is the time average: the network predicts one frame
+    for the whole utterance and learns its way out only slowly (the 'silent plateau'). No parameters.
+    """
+
+    def __init__(self, d: int, heads: int, instance_norm: bool, prenorm: bool = False) -> None:
         super().__init__()
         self.attention = SelfAttention(d, heads)
         self.norm = nn.InstanceNorm1d(d) if instance_norm else nn.Identity()
+        self.prenorm = prenorm
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.prenorm:
+            x = F.instance_norm(x)
         y = F.relu(self.attention(x.transpose(1, 2), pad_mask)).transpose(1, 2)
         return self.norm(y)
 

@@ -33,6 +33,7 @@ class MediumVCConfig:
     d_hidden: int = 1024
     postnet_widths: tuple[int, ...] = (512, 256, 128, 80, 80)  # ReLU ResBlocks from d_model; ends at n_mels
     dropout: float = 0.1
+    attention_prenorm: bool = False  # not in the paper: see AttentionNorm; True escapes the silent plateau
 
     def __post_init__(self) -> None:
         if self.postnet_widths[-1] != self.n_mels:
@@ -45,9 +46,9 @@ class ContentEncoder(nn.Module):
     def __init__(self, c: MediumVCConfig) -> None:
         super().__init__()
         self.narrow = nn.Sequential(ResBlock(c.n_mels, c.content_hidden, True), ResBlock(c.content_hidden, c.content_bottleneck, False))
-        self.narrow_attention = AttentionNorm(c.content_bottleneck, c.content_bottleneck_heads, instance_norm=True)
+        self.narrow_attention = AttentionNorm(c.content_bottleneck, c.content_bottleneck_heads, instance_norm=True, prenorm=c.attention_prenorm)
         self.widen = nn.Sequential(ResBlock(c.content_bottleneck, c.content_hidden, True), ResBlock(c.content_hidden, c.speaker_dim, False))
-        self.widen_attention = AttentionNorm(c.speaker_dim, c.content_heads, instance_norm=True)
+        self.widen_attention = AttentionNorm(c.speaker_dim, c.content_heads, instance_norm=True, prenorm=c.attention_prenorm)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.narrow_attention(self.narrow(mel.transpose(1, 2)))
@@ -69,9 +70,9 @@ class Decoder(nn.Module):
     def __init__(self, c: MediumVCConfig) -> None:
         super().__init__()
         self.narrow = nn.Sequential(ResBlock(c.speaker_dim, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.decoder_bottleneck, False))
-        self.narrow_attention = AttentionNorm(c.decoder_bottleneck, c.decoder_bottleneck_heads, instance_norm=False)
+        self.narrow_attention = AttentionNorm(c.decoder_bottleneck, c.decoder_bottleneck_heads, instance_norm=False, prenorm=c.attention_prenorm)
         self.widen = nn.Sequential(ResBlock(c.decoder_bottleneck, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.d_model, False))
-        self.widen_attention = AttentionNorm(c.d_model, c.heads, instance_norm=False)
+        self.widen_attention = AttentionNorm(c.d_model, c.heads, instance_norm=False, prenorm=c.attention_prenorm)
         self.convertors = nn.ModuleList(Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors))
         self.postnet = res_stack([c.d_model, *c.postnet_widths], act=True)
 

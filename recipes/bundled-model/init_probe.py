@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("ssif")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--variants", nargs="+", default=["init=default", "init=identity:1", "init=identity:3"],
-                    help="comma-separated key=value (init, lr, batch, crop); unset keys: default init, lr 1e-3, batch 16, crop 128")
+                    help="comma-separated key=value (init, lr, batch, crop, prenorm=1); unset keys: default init, lr 1e-3, batch 16, crop 128")
     ap.add_argument("--exclude", nargs="+", default=["librispeech_tc100:*0", "vctk_autovc:p228"])
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -57,7 +57,12 @@ def main() -> None:
         init, lr = v["init"], float(v["lr"])
         stream = BatchStream(train_items, "mediumvc", int(v["batch"]), int(v["crop"]), seed=0)
         torch.manual_seed(0)
-        net = load_config("cpu-small").build()
+        cfg = load_config("cpu-small")
+        if v.get("prenorm") == "1":
+            import dataclasses
+
+            cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, attention_prenorm=True))
+        net = cfg.build()
         if init.startswith("identity"):
             identity_attention(net, float(init.split(":")[1]))
         add_weight_norm(net.content_encoder)
@@ -78,8 +83,10 @@ def main() -> None:
         net.eval()
         with torch.no_grad():
             val_loss = float(np.mean([float(masked_l1(net.from_ssif(b["input"], b["dvector"]), b["target"], b["lengths"])) for b in val]))
+            # the plateau: output variation over time relative to the target's (0 = one frame repeated)
+            moving = float(np.mean([float(net.from_ssif(b["input"], b["dvector"]).std(1).mean() / b["target"].std(1).mean()) for b in val]))
         print(json.dumps({"variant": spec, "steps": args.steps, "train_first20": float(np.mean(losses[:20])),
-                          "train_last20": float(np.mean(losses[-20:])), "val_heldout": val_loss, "seconds": round(time.time() - start)}), flush=True)
+                          "train_last20": float(np.mean(losses[-20:])), "val_heldout": val_loss, "time_std_ratio": moving, "seconds": round(time.time() - start)}), flush=True)
 
 
 if __name__ == "__main__":
