@@ -113,6 +113,10 @@ class ConversionService:
             with self._count_lock:
                 self._waiting -= 1
 
+    def _count(self, counter: str) -> None:
+        with self._count_lock:
+            setattr(self, counter, getattr(self, counter) + 1)
+
     def convert(self, source: Path, targets: list[Path], model: str | None = None, precision: str = "fp32",
                 progress: Callable[[float, str], None] | None = None) -> Result:
         """Convert files already on disk (server-chosen paths). Raises MediumVCError (and AudioError)."""
@@ -136,9 +140,9 @@ class ConversionService:
                 wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
                 target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")
             except BaseException:
-                self.failed += 1
+                self._count("failed")
                 raise
-            self.served += 1
+            self._count("served")
             return Result(wav, mel.cpu(), target_mel.cpu(), converted.cpu())
 
 
