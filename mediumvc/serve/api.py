@@ -23,9 +23,10 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and fields on top of the files
 class BodyLimit:
     """ASGI middleware: requests whose body exceeds `max_bytes` get 413, and the body is never kept.
 
-    A declared Content-Length over the limit is refused at once; a body that turns out longer
-    (chunked uploads) is cut off when it crosses the limit. Either way the rest of the body is
-    read and dropped (up to a bound), so the client sees the 413 rather than a reset connection.
+    A declared Content-Length over the limit is refused at once, the body read and dropped (up to a
+    bound) so the client sees the 413 rather than a reset connection. A body without a length
+    (chunked) is cut off where it crosses the limit: 413 if nothing was answered yet, else the
+    error answer the app already began (the upload is never kept either way).
     """
 
     def __init__(self, app, max_bytes: int, limit_mb: float | None = None) -> None:
