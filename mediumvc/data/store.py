@@ -42,7 +42,7 @@ class StoreSettings:
     seed: int = 0
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -147,7 +147,7 @@ def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
         meta = {"uid": utt.uid, "speaker": utt.speaker, "source": str(utt.path), "seconds": seconds,
                 "stamp": _source_stamp(utt.path), "settings": _settings_dict(settings)}
         arrays["meta"] = np.array(json.dumps(meta))
-        _atomic_write(item_path(root, utt.uid), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        atomic_write(item_path(root, utt.uid), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
         return utt.uid, None, {"uid": utt.uid, "speaker": utt.speaker, "frames": int(mel.shape[0]), "seconds": round(seconds, 3), "source": str(utt.path)}
     except MediumVCError as e:
         return utt.uid, str(e), None
@@ -161,7 +161,7 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    _atomic_write(root / "store.json", lambda tmp: Path(tmp).write_text(json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)))
+    atomic_write(root / "store.json", lambda tmp: Path(tmp).write_text(json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)))
     todo = [u for u in utterances if not _is_current(item_path(root, u.uid), u, settings)]
     skipped = len(utterances) - len(todo)
     failures: list[tuple[str, str]] = []
@@ -187,7 +187,7 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     rows = write_manifest(root, utterances)
-    _atomic_write(root / "failures.tsv", lambda tmp: Path(tmp).write_text(
+    atomic_write(root / "failures.tsv", lambda tmp: Path(tmp).write_text(
         "path\treason\n" + "".join(f"{by_uid[u].path}\t{r}\n" for u, r in failures)))
     summary = {"items": len(rows), "computed": len(todo) - len(failures), "skipped_unchanged": skipped, "failed": len(failures)}
     return summary
@@ -203,7 +203,7 @@ def write_manifest(root: Path, utterances: list[Utterance]) -> list[dict]:
             rows.append({"uid": u.uid, "speaker": u.speaker, "frames": int(round(meta["seconds"] * SAMPLE_RATE)) // HOP_LENGTH,
                          "seconds": round(meta["seconds"], 3), "source": str(u.path)})
     header = "uid\tspeaker\tframes\tseconds\tsource\n"
-    _atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text(header + "".join(
+    atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text(header + "".join(
         f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)))
     return rows
 

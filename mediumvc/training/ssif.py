@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mediumvc.data.store import _atomic_write, item_path, read_item, read_manifest
+from mediumvc.data.store import atomic_write, item_path, read_item, read_manifest
 from mediumvc.errors import MediumVCError
 
 FORMAT = "mediumvc-ssif"
@@ -83,7 +83,7 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
         if {k: old.get(k) for k in ("singlevc_sha256", "variants", "dropout", "seed")} != {k: info[k] for k in ("singlevc_sha256", "variants", "dropout", "seed")}:
             raise MediumVCError(f"{out} holds SSIF of another SingleVC or settings: choose a new folder (or delete it)")
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "ssif.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2)))
+    atomic_write(out / "ssif.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2)))
     net.train(dropout)  # dropout on = the original's train-mode SingleVC; nothing else in it depends on the mode
     rows = read_manifest(store)
     todo = [r for r in rows if not ssif_path(out, r["uid"]).is_file()]
@@ -91,5 +91,5 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
         mel = torch.from_numpy(read_item(item_path(Path(store), row["uid"]))["mel"].astype(np.float32))
         torch.manual_seed(seed * 1_000_003 + int(hashlib.sha256(row["uid"].encode()).hexdigest()[:12], 16))
         ssif = torch.cat([net(mel[None]).clamp(0.0, 1.0) for _ in range(variants)])
-        _atomic_write(ssif_path(out, row["uid"]), lambda tmp, a=ssif.numpy().astype(np.float16): _save_npy(tmp, a))
+        atomic_write(ssif_path(out, row["uid"]), lambda tmp, a=ssif.numpy().astype(np.float16): _save_npy(tmp, a))
     return {"items": len(rows), "computed": len(todo), "skipped_existing": len(rows) - len(todo), "out": str(out)}
