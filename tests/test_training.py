@@ -205,3 +205,36 @@ def test_config_overrides_parse_numbers(tmp_path):
     assert config.optim.lr == 1e-3 and config.trainer.max_steps == 2000 and config.data.store == "2e5-store"
     with pytest.raises(Exception, match="unknown key"):
         load_train_config(None, ["optim.learning_rate=1e-3"])
+
+
+def test_init_starts_from_trained_weights(store, tmp_path):
+    """`init:` (fine-tuning) copies trained weights from a checkpoint or an exported directory."""
+    from mediumvc.checkpoint import fold_weight_norm_state, load_part_dir
+    from mediumvc.training.train import build_task, init_weights
+
+    ckpt = train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "svc")
+    svc_dir = export(ckpt, tmp_path / "svc_model")
+    trained = load_part_dir(svc_dir, "singlevc").net.state_dict()
+    plain = lambda net: fold_weight_norm_state({k: v.detach() for k, v in net.state_dict().items()})
+    for source in (ckpt, svc_dir):
+        task = build_task("singlevc", singlevc_config(store, "trainer.seed=5"))
+        assert not torch.equal(plain(task.net)["mel_linear2.weight"], trained["mel_linear2.weight"])  # a fresh init differs
+        init_weights(task.net, "singlevc", source)
+        got = plain(task.net)
+        assert all(torch.allclose(got[k], v, atol=1e-6) for k, v in trained.items())
+
+    # MediumVC: content encoder + decoder come from `init`, SingleVC from `singlevc:`
+    mvc_args = [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
+                f"singlevc={svc_dir}", *STEPS]
+    mvc_dir = export(train("mediumvc", load_train_config(None, [*mvc_args, "trainer.max_steps=2"]), tmp_path / "mvc"), tmp_path / "mvc_model")
+    fine = train("mediumvc", load_train_config(None, [*mvc_args, "trainer.max_steps=1", "optim.lr=0", "optim.weight_decay=0",
+                                                       f"init={mvc_dir}"]), tmp_path / "fine")
+    from mediumvc.checkpoint import load_model_dir
+
+    before = load_model_dir(mvc_dir).model.state_dict()
+    after = load_model_dir(export(fine, tmp_path / "fine_model")).model.state_dict()
+    assert all(torch.allclose(after[k], v, atol=1e-5) for k, v in before.items())  # lr 0: the init is what it saved
+    with pytest.raises(Exception, match="other sizes"):
+        init_weights(build_task("singlevc", singlevc_config(store, "model=cpu-small")).net, "singlevc", svc_dir)
+    with pytest.raises(Exception, match="not a mediumvc training checkpoint"):
+        init_weights(build_task("mediumvc", load_train_config(None, mvc_args)).net, "mediumvc", ckpt)

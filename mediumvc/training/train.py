@@ -6,6 +6,8 @@
     trainer:  steps, precision, checkpoint/validation cadence, devices (TrainerConfig)
     singlevc: (mediumvc only) a trained SingleVC directory, or `untrained` (the paper's MwuS);
               MwoS is `model.singlevc: null`
+    init:     start from these weights (fine-tuning): a training checkpoint or an exported model
+              directory of the same sizes; the optimiser starts fresh. Ignored when resuming.
 
 Checkpoints are written atomically every `ckpt_every` steps (the last `keep_last` kept, plus the
 best by validation loss); `--resume` continues from `last.ckpt` with the same batches it would
@@ -63,6 +65,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     singlevc: str | None = None
+    init: str | None = None
 
     def model_config(self) -> ModelConfig:
         return load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
@@ -107,15 +110,17 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             if unknown:
                 raise MediumVCError(f"unknown key(s) {sorted(unknown)} in training config section '{key}'")
             kw[key] = sections[key](**value)
-        elif key in ("model", "singlevc"):
+        elif key in ("model", "singlevc", "init"):
             kw[key] = value
         else:
-            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc)")
+            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc, init)")
     config = TrainConfig(**kw)
     config.data.store = os.path.expanduser(config.data.store)
     config.data.ssif = os.path.expanduser(config.data.ssif)
     if config.singlevc not in (None, "untrained"):
         config.singlevc = os.path.expanduser(config.singlevc)
+    if config.init:
+        config.init = os.path.expanduser(config.init)
     return config
 
 
@@ -161,6 +166,8 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
         data = GE2EBatches(train_groups, val_groups, d.speakers_per_batch, d.utterances_per_speaker, d.seg_len, t.seed, start, t.num_workers)
         return module, data, len(val_groups) >= 2
     module = build_task(task, config)
+    if config.init and start == 0:
+        init_weights(module.net, task, config.init)
     items = load_items(d, need_psdr=(task == "singlevc"))
     train_items, val_items = split_items(items, d.val_items, t.seed)
     val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches) if val_items else []
@@ -195,6 +202,44 @@ def build_task(task: str, config: TrainConfig):
             raise MediumVCError(f"data.ssif {config.data.ssif} was made by another SingleVC than `singlevc: {config.singlevc}`: "
                                 "precompute it again with that SingleVC, or drop data.ssif")
     return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed, precomputed_ssif=bool(config.data.ssif))
+
+
+def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
+    """Copy trained weights into `net` (singlevc / mediumvc, weight norm attached or not).
+
+    `source`: a training checkpoint (.ckpt) or an exported directory. For MediumVC only the content
+    encoder and decoder are copied: its SingleVC comes from `singlevc:`.
+    """
+    from mediumvc.checkpoint import fold_weight_norm_state, load_model_dir, load_part_dir
+    from mediumvc.nets import add_weight_norm, fold_weight_norm
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise CheckpointError(f"init {path} cannot be read as a training checkpoint ({str(e).splitlines()[0][:150]})") from None
+        if ckpt.get("hyper_parameters", {}).get("task") != task:
+            raise MediumVCError(f"init {path} is not a {task} training checkpoint")
+        state = fold_weight_norm_state({k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
+    elif path.is_dir():
+        state = (load_part_dir(path, "singlevc").net if task == "singlevc" else load_model_dir(path).model).state_dict()
+    else:
+        raise MediumVCError(f"init {path}: no such checkpoint or model directory")
+    keep = ("content_encoder.", "decoder.") if task == "mediumvc" else ("",)
+    state = {k: v.float() for k, v in state.items() if k.startswith(keep)}
+    plain = type(net)(net.config)  # same sizes, plain weights: load there, then copy across
+    own = {k: v for k, v in plain.state_dict().items() if k.startswith(keep)}
+    if set(own) != set(state) or any(own[k].shape != state[k].shape for k in own):
+        raise MediumVCError(f"init {path} holds a {task} of other sizes than the model config asks for: choose the matching `model:`")
+    plain.load_state_dict(state, strict=False)
+    parts = ("content_encoder", "decoder") if task == "mediumvc" else (None,)
+    with torch.no_grad():
+        for name in parts:
+            src, dst = (plain, net) if name is None else (getattr(plain, name), getattr(net, name))
+            fold_weight_norm(dst)  # plain weights in, then weight norm back on (it is on while training)
+            dst.load_state_dict(src.state_dict())
+            add_weight_norm(dst)
 
 
 def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Path:
