@@ -110,3 +110,26 @@ def test_attention_prenorm_lets_frames_through_a_large_common_offset():
     normed = dataclasses.replace(config, mediumvc=dataclasses.replace(config.mediumvc, attention_prenorm=True))
     count = lambda c: sum(p.numel() for p in c.build().parameters())
     assert count(normed) == count(config)
+
+
+def test_ssif_skip_starts_at_the_ssif_and_learns_a_signed_change():
+    """`ssif_skip` (not in the paper): output = ReLU(SSIF + change); the change starts near zero,
+    so an untrained network already passes the SSIF through; off in the paper configs."""
+    from mediumvc.config import load_config
+    from mediumvc.nets import add_weight_norm
+
+    assert load_config("paper").mediumvc.ssif_skip is False and load_config("cpu-small-prenorm").mediumvc.ssif_skip is False
+    torch.manual_seed(0)
+    net = load_config("cpu-small-skip").build()
+    add_weight_norm(net.content_encoder)
+    add_weight_norm(net.decoder)  # as in training: weight norm must not turn the near-zero init into NaN
+    ssif, speaker = torch.rand(2, 60, 80), torch.randn(2, 256)
+    out = net.from_ssif(ssif, speaker)
+    assert torch.isfinite(out).all() and (out - ssif).abs().max() < 5e-3
+    # one optimiser step moves the output away from the SSIF, in both directions
+    opt = torch.optim.Adam([p for p in net.decoder.parameters() if p.requires_grad], lr=1e-2)
+    target = (ssif + 0.2 * torch.randn_like(ssif)).clamp_min(0)
+    (net.from_ssif(ssif, speaker) - target).abs().mean().backward()
+    opt.step()
+    change = net.from_ssif(ssif, speaker) - ssif
+    assert change.max() > 1e-3 and change.min() < -1e-3

@@ -157,6 +157,8 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
     """The module, its data, and whether there is anything to validate on."""
     t, d = config.trainer, config.data
     if task == "dvector":
+        if config.init:
+            raise MediumVCError("init (fine-tuning) is for singlevc and mediumvc runs, not dvector")
         from mediumvc.training.dvector import DVectorTask, GE2EBatches, group_by_speaker, split_speakers
 
         model_cfg = config.model_config()

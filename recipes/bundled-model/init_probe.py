@@ -39,13 +39,20 @@ def identity_attention(net: torch.nn.Module, scale: float) -> None:
                 a.out_proj.bias.zero_()
 
 
+def add_attention_residuals(net: torch.nn.Module) -> None:
+    """Probe only (not a model option): each residual-free attention layer becomes x + layer(x)."""
+    for m in net.modules():
+        if isinstance(m, AttentionNorm):
+            m.forward = lambda x, pad_mask=None, f=m.forward: x + f(x, pad_mask)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("store")
     ap.add_argument("ssif")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--variants", nargs="+", default=["init=default", "init=identity:1", "init=identity:3"],
-                    help="comma-separated key=value (init, lr, batch, crop, prenorm=1); unset keys: default init, lr 1e-3, batch 16, crop 128")
+                    help="comma-separated key=value (init, lr, batch, crop, prenorm=1, residual=1); unset keys: default init, lr 1e-3, batch 16, crop 128")
     ap.add_argument("--exclude", nargs="+", default=["librispeech_tc100:*0", "vctk_autovc:p228"])
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -65,6 +72,8 @@ def main() -> None:
         net = cfg.build()
         if init.startswith("identity"):
             identity_attention(net, float(init.split(":")[1]))
+        if v.get("residual") == "1":
+            add_attention_residuals(net)
         add_weight_norm(net.content_encoder)
         add_weight_norm(net.decoder)
         opt = torch.optim.AdamW(net.trainable_parameters(), lr=lr, betas=(0.8, 0.99), weight_decay=0.01)
