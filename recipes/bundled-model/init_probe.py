@@ -46,13 +46,28 @@ def add_attention_residuals(net: torch.nn.Module) -> None:
             m.forward = lambda x, pad_mask=None, f=m.forward: x + f(x, pad_mask)
 
 
+class SpeakerEQ(torch.nn.Module):
+    """Probe only: a direct path from the d-vector to the output, a per-mel-bin scale and offset
+    (y -> ReLU(y * exp(s) + o)), zero-initialised so it starts as the identity."""
+
+    def __init__(self, speaker_dim: int = 256, n_mels: int = 80) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(speaker_dim, 2 * n_mels)
+        torch.nn.init.zeros_(self.proj.weight)
+        torch.nn.init.zeros_(self.proj.bias)
+
+    def forward(self, mel: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        scale, offset = self.proj(speaker).unsqueeze(1).chunk(2, dim=-1)
+        return torch.relu(mel * scale.exp() + offset)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("store")
     ap.add_argument("ssif")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--variants", nargs="+", default=["init=default", "init=identity:1", "init=identity:3"],
-                    help="comma-separated key=value (init, lr, batch, crop, prenorm=1, residual=1); unset keys: default init, lr 1e-3, batch 16, crop 128")
+                    help="comma-separated key=value (init, lr, batch, crop, prenorm=1, residual=1, skip=1, eq=1); unset keys: default init, lr 1e-3, batch 16, crop 128")
     ap.add_argument("--exclude", nargs="+", default=["librispeech_tc100:*0", "vctk_autovc:p228"])
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -69,6 +84,10 @@ def main() -> None:
             import dataclasses
 
             cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, attention_prenorm=True))
+        if v.get("skip") == "1":
+            import dataclasses
+
+            cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, ssif_skip=True))
         net = cfg.build()
         if init.startswith("identity"):
             identity_attention(net, float(init.split(":")[1]))
@@ -76,14 +95,17 @@ def main() -> None:
             add_attention_residuals(net)
         add_weight_norm(net.content_encoder)
         add_weight_norm(net.decoder)
-        opt = torch.optim.AdamW(net.trainable_parameters(), lr=lr, betas=(0.8, 0.99), weight_decay=0.01)
+        eq = SpeakerEQ() if v.get("eq") == "1" else None
+        params = net.trainable_parameters() + (list(eq.parameters()) if eq else [])
+        opt = torch.optim.AdamW(params, lr=lr, betas=(0.8, 0.99), weight_decay=0.01)
+        predict = lambda b: net.from_ssif(b["input"], b["dvector"]) if eq is None else eq(net.from_ssif(b["input"], b["dvector"]), b["dvector"])
         warm = 50
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm))
         losses, start = [], time.time()
         net.train()
         for step in range(args.steps):
             b = stream.batch(step)
-            loss = masked_l1(net.from_ssif(b["input"], b["dvector"]), b["target"], b["lengths"])
+            loss = masked_l1(predict(b), b["target"], b["lengths"])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -91,9 +113,9 @@ def main() -> None:
             losses.append(loss.item())
         net.eval()
         with torch.no_grad():
-            val_loss = float(np.mean([float(masked_l1(net.from_ssif(b["input"], b["dvector"]), b["target"], b["lengths"])) for b in val]))
+            val_loss = float(np.mean([float(masked_l1(predict(b), b["target"], b["lengths"])) for b in val]))
             # the plateau: output variation over time relative to the target's (0 = one frame repeated)
-            moving = float(np.mean([float(net.from_ssif(b["input"], b["dvector"]).std(1).mean() / b["target"].std(1).mean()) for b in val]))
+            moving = float(np.mean([float(predict(b).std(1).mean() / b["target"].std(1).mean()) for b in val]))
         print(json.dumps({"variant": spec, "steps": args.steps, "train_first20": float(np.mean(losses[:20])),
                           "train_last20": float(np.mean(losses[-20:])), "val_heldout": val_loss, "time_std_ratio": moving, "seconds": round(time.time() - start)}), flush=True)
 
