@@ -133,3 +133,29 @@ def test_ssif_skip_starts_at_the_ssif_and_learns_a_signed_change():
     opt.step()
     change = net.from_ssif(ssif, speaker) - ssif
     assert change.max() > 1e-3 and change.min() < -1e-3
+
+
+def test_speaker_eq_starts_as_identity_and_learns_per_speaker_spectral_shape():
+    """`speaker_eq` (not in the paper): output -> ReLU(output * exp(g) + o), g and o from the d-vector."""
+    from mediumvc.config import load_config
+
+    assert load_config("paper").mediumvc.speaker_eq is False and load_config("cpu-small-skip").mediumvc.speaker_eq is False
+    torch.manual_seed(0)
+    net = load_config("cpu-small-skip-eq").build()
+    plain = load_config("cpu-small-skip").build()
+    plain.load_state_dict(net.state_dict(), strict=False)  # same weights, minus the EQ
+    net.eval(), plain.eval()  # no dropout noise
+    ssif, speakers = torch.rand(2, 40, 80), torch.nn.functional.normalize(torch.randn(2, 256), dim=-1)  # unit, like d-vectors
+    assert torch.allclose(net.from_ssif(ssif, speakers), plain.from_ssif(ssif, speakers))  # zero init: identity
+    assert any(n.startswith("speaker_eq.") for n, _ in net.named_parameters() if any(p is _ for p in net.trainable_parameters()))
+    # a few steps fit two speakers' different spectral tilts through the EQ alone
+    eq = net.speaker_eq
+    opt = torch.optim.Adam(eq.parameters(), lr=1e-2)
+    tilt = torch.stack([torch.linspace(0.2, -0.2, 80), torch.linspace(-0.2, 0.2, 80)]).unsqueeze(1)
+    mel = 0.5 + 0.1 * torch.rand(2, 40, 80)
+    for _ in range(200):
+        opt.zero_grad()
+        loss = (eq(mel, speakers) - (mel + tilt)).abs().mean()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.02
