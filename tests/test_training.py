@@ -234,6 +234,13 @@ def test_init_starts_from_trained_weights(store, tmp_path):
     before = load_model_dir(mvc_dir).model.state_dict()
     after = load_model_dir(export(fine, tmp_path / "fine_model")).model.state_dict()
     assert all(torch.allclose(after[k], v, atol=1e-5) for k, v in before.items())  # lr 0: the init is what it saved
+    # a speaker EQ the source lacks starts as the identity; one it has is copied
+    eq_net = build_task("mediumvc", load_train_config(None, [*mvc_args, "model=tiny"])).net
+    from mediumvc.nets.mediumvc import SpeakerEQ
+
+    eq_net.speaker_eq = SpeakerEQ(eq_net.config.speaker_dim, eq_net.config.n_mels)
+    init_weights(eq_net, "mediumvc", mvc_dir)
+    assert not eq_net.speaker_eq.proj.weight.any()
     with pytest.raises(Exception, match="other sizes"):
         init_weights(build_task("singlevc", singlevc_config(store, "model=cpu-small")).net, "singlevc", svc_dir)
     with pytest.raises(Exception, match="not a mediumvc training checkpoint"):

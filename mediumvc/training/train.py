@@ -209,8 +209,9 @@ def build_task(task: str, config: TrainConfig):
 def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
     """Copy trained weights into `net` (singlevc / mediumvc, weight norm attached or not).
 
-    `source`: a training checkpoint (.ckpt) or an exported directory. For MediumVC only the content
-    encoder and decoder are copied: its SingleVC comes from `singlevc:`.
+    `source`: a training checkpoint (.ckpt) or an exported directory. For MediumVC the content encoder
+    and decoder are copied (its SingleVC comes from `singlevc:`), and the speaker EQ when both have one;
+    a speaker EQ the source lacks starts as the identity.
     """
     from mediumvc.checkpoint import fold_weight_norm_state, load_model_dir, load_part_dir
     from mediumvc.nets import add_weight_norm, fold_weight_norm
@@ -229,7 +230,7 @@ def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
     else:
         raise MediumVCError(f"init {path}: no such checkpoint or model directory")
     keep = ("content_encoder.", "decoder.") if task == "mediumvc" else ("",)
-    state = {k: v.float() for k, v in state.items() if k.startswith(keep)}
+    state_all, state = state, {k: v.float() for k, v in state.items() if k.startswith(keep)}
     plain = type(net)(net.config)  # same sizes, plain weights: load there, then copy across
     own = {k: v for k, v in plain.state_dict().items() if k.startswith(keep)}
     if set(own) != set(state) or any(own[k].shape != state[k].shape for k in own):
@@ -242,6 +243,12 @@ def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
             fold_weight_norm(dst)  # plain weights in, then weight norm back on (it is on while training)
             dst.load_state_dict(src.state_dict())
             add_weight_norm(dst)
+    if task == "mediumvc":
+        eq_state = {k[len("speaker_eq."):]: v.float() for k, v in state_all.items() if k.startswith("speaker_eq.")}
+        if eq_state and net.speaker_eq is None:
+            raise MediumVCError(f"init {path} has a speaker EQ but the model config has none: set speaker_eq: true")
+        if eq_state:
+            net.speaker_eq.load_state_dict(eq_state)
 
 
 def train(task: str, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Path:
