@@ -12,6 +12,7 @@ from each init and prints training and held-out-speaker validation L1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -21,6 +22,7 @@ import torch
 from mediumvc.config import load_config
 from mediumvc.nets import add_weight_norm
 from mediumvc.nets.blocks import AttentionNorm
+from mediumvc.nets.mediumvc import SpeakerEQ
 from mediumvc.training.data import BatchStream, DataConfig, load_items
 from mediumvc.training.tasks import masked_l1
 
@@ -46,21 +48,6 @@ def add_attention_residuals(net: torch.nn.Module) -> None:
             m.forward = lambda x, pad_mask=None, f=m.forward: x + f(x, pad_mask)
 
 
-class SpeakerEQ(torch.nn.Module):
-    """Probe only: a direct path from the d-vector to the output, a per-mel-bin scale and offset
-    (y -> ReLU(y * exp(s) + o)), zero-initialised so it starts as the identity."""
-
-    def __init__(self, speaker_dim: int = 256, n_mels: int = 80) -> None:
-        super().__init__()
-        self.proj = torch.nn.Linear(speaker_dim, 2 * n_mels)
-        torch.nn.init.zeros_(self.proj.weight)
-        torch.nn.init.zeros_(self.proj.bias)
-
-    def forward(self, mel: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
-        scale, offset = self.proj(speaker).unsqueeze(1).chunk(2, dim=-1)
-        return torch.relu(mel * scale.exp() + offset)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("store")
@@ -80,14 +67,8 @@ def main() -> None:
         stream = BatchStream(train_items, "mediumvc", int(v["batch"]), int(v["crop"]), seed=0)
         torch.manual_seed(0)
         cfg = load_config("cpu-small")
-        if v.get("prenorm") == "1":
-            import dataclasses
-
-            cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, attention_prenorm=True))
-        if v.get("skip") == "1":
-            import dataclasses
-
-            cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, ssif_skip=True))
+        flags = {"attention_prenorm": v.get("prenorm") == "1", "ssif_skip": v.get("skip") == "1"}
+        cfg = dataclasses.replace(cfg, mediumvc=dataclasses.replace(cfg.mediumvc, **flags))
         net = cfg.build()
         if init.startswith("identity"):
             identity_attention(net, float(init.split(":")[1]))
@@ -95,7 +76,7 @@ def main() -> None:
             add_attention_residuals(net)
         add_weight_norm(net.content_encoder)
         add_weight_norm(net.decoder)
-        eq = SpeakerEQ() if v.get("eq") == "1" else None
+        eq = SpeakerEQ(256, 80) if v.get("eq") == "1" else None  # the package's speaker_eq, applied outside the net
         params = net.trainable_parameters() + (list(eq.parameters()) if eq else [])
         opt = torch.optim.AdamW(params, lr=lr, betas=(0.8, 0.99), weight_decay=0.01)
         predict = lambda b: net.from_ssif(b["input"], b["dvector"]) if eq is None else eq(net.from_ssif(b["input"], b["dvector"]), b["dvector"])
