@@ -207,6 +207,10 @@ def test_config_overrides_parse_numbers(tmp_path):
         load_train_config(None, ["optim.learning_rate=1e-3"])
 
 
+def trainable(module: torch.nn.Module) -> list[str]:
+    return [n for n, p in module.named_parameters() if p.requires_grad]
+
+
 def test_init_starts_from_trained_weights(store, tmp_path):
     """`init:` (fine-tuning) copies trained weights from a checkpoint or an exported directory."""
     from mediumvc.checkpoint import fold_weight_norm_state, load_part_dir
@@ -219,9 +223,11 @@ def test_init_starts_from_trained_weights(store, tmp_path):
     for source in (ckpt, svc_dir):
         task = build_task("singlevc", singlevc_config(store, "trainer.seed=5"))
         assert not torch.equal(plain(task.net)["mel_linear2.weight"], trained["mel_linear2.weight"])  # a fresh init differs
+        fresh = trainable(task)
         init_weights(task.net, "singlevc", source)
         got = plain(task.net)
         assert all(torch.allclose(got[k], v, atol=1e-6) for k, v in trained.items())
+        assert trainable(task) == fresh  # every weight still trains, in the order a resumed run rebuilds
 
     # MediumVC: content encoder + decoder come from `init`, SingleVC from `singlevc:`
     mvc_args = [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
@@ -239,7 +245,9 @@ def test_init_starts_from_trained_weights(store, tmp_path):
     from mediumvc.nets.mediumvc import SpeakerEQ
 
     eq_net.speaker_eq = SpeakerEQ(eq_net.config.speaker_dim, eq_net.config.n_mels)
+    fresh = trainable(eq_net)
     init_weights(eq_net, "mediumvc", mvc_dir)
+    assert trainable(eq_net) == fresh
     assert not eq_net.speaker_eq.proj.weight.any()
     with pytest.raises(Exception, match="other sizes"):
         init_weights(build_task("singlevc", singlevc_config(store, "model=cpu-small")).net, "singlevc", svc_dir)

@@ -19,17 +19,20 @@ _CONVS = (nn.Conv1d, nn.ConvTranspose1d)
 
 def add_weight_norm(module: nn.Module) -> nn.Module:
     """Weight-normalise every 1-D (transposed) convolution in `module`, in place."""
-    for m in module.modules():
-        if isinstance(m, _CONVS) and not parametrize.is_parametrized(m, "weight"):
-            weight_norm(m)
+    with torch.enable_grad():  # under no_grad the new parameters would not be trainable
+        for m in module.modules():
+            if isinstance(m, _CONVS) and not parametrize.is_parametrized(m, "weight"):
+                weight_norm(m)
     return module
 
 
 def fold_weight_norm(module: nn.Module) -> nn.Module:
-    """Replace every weight-norm parametrisation by its current plain weight, in place."""
-    for m in module.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+    """Replace every weight-norm parametrisation by its current plain weight (a trainable
+    parameter), in place."""
+    with torch.enable_grad():  # under no_grad torch leaves a plain tensor, which nothing trains
+        for m in module.modules():
+            if parametrize.is_parametrized(m, "weight"):
+                parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
     return module
 
 
