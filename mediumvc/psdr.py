@@ -40,6 +40,17 @@ def _run_cli(cmd: list[str], wav: np.ndarray, sr: int) -> np.ndarray:
     return out[:, 0]
 
 
+def check_backend(backend: str) -> None:
+    """A clear error now, rather than in a data-loader worker later, when a backend cannot run here."""
+    from mediumvc.errors import MediumVCError
+
+    if backend not in BACKENDS:
+        raise MediumVCError(f"unknown PSDR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    package = {"rubberband": "rubberband-cli", "sox": "sox"}.get(backend)
+    if package and shutil.which(backend) is None:
+        raise MediumVCError(f"the {backend} PSDR backend needs the {backend} command: apt-get install {package} (or use librosa)")
+
+
 def pitch_shift(wav: np.ndarray, sr: int, semitones: float, backend: str = "rubberband") -> np.ndarray:
     """Shift the pitch of mono `wav` by `semitones`, keeping its length. (N,) -> (N,) float32."""
     if semitones == 0:

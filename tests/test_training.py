@@ -253,3 +253,31 @@ def test_init_starts_from_trained_weights(store, tmp_path):
         init_weights(build_task("singlevc", singlevc_config(store, "model=cpu-small")).net, "singlevc", svc_dir)
     with pytest.raises(Exception, match="not a mediumvc training checkpoint"):
         init_weights(build_task("mediumvc", load_train_config(None, mvc_args)).net, "mediumvc", ckpt)
+
+
+def test_online_psdr_shifts_crops_in_place(store, tmp_path, monkeypatch):
+    """data.psdr_online: SingleVC inputs shifted while training, aligned with the stored target frames."""
+    import numpy as np
+
+    from mediumvc.training.data import BatchStream, DataConfig, OnlinePSDR, load_items
+
+    items = load_items(DataConfig(store=str(store), speakers=["p226"], psdr_online="librosa"), need_psdr=True)  # p226: no stored variants
+    item, window = items[0], slice(10, 58)
+    with monkeypatch.context() as m:  # the shifter as the identity: the recomputed crop is the stored mel, frame for frame
+        m.setattr("mediumvc.psdr.pitch_shift", lambda wav, sr, semitones, backend: wav)
+        same = OnlinePSDR("librosa")(item, window, 3)
+    np.testing.assert_allclose(same, item["mel"][window].astype(np.float32), atol=2e-3)
+    up = OnlinePSDR("librosa")(item, window, 4)
+    assert up.shape == same.shape and np.abs(up - same).mean() > 0.01
+    # a batch is a function of (seed, index), shifts included: a resumed run sees the same inputs
+    stream = lambda: BatchStream(items, "singlevc", 2, 48, seed=3, psdr_online=("librosa", -6, 4))
+    a, b = stream().batch(5), stream().batch(5)
+    assert a["input"].shape == a["target"].shape == (2, 48, 80)
+    assert torch.equal(a["input"], b["input"]) and not torch.equal(a["input"], a["target"])
+    # a real run on a speaker the store has no variants for
+    ckpt = train("singlevc", load_train_config(None, [f"data.store={store}", "data.speakers=[p226]", "data.batch_size=2",
+                                                      "data.crop_frames=48", "data.val_items=1", "model=tiny", *STEPS,
+                                                      "trainer.max_steps=2", "data.psdr_online=librosa"]), tmp_path / "online")
+    assert torch.load(ckpt, weights_only=True)["global_step"] == 2
+    with pytest.raises(Exception, match="psdr_online"):
+        load_items(DataConfig(store=str(store), speakers=["p226"]), need_psdr=True)

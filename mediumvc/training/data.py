@@ -28,6 +28,11 @@ class DataConfig:
     val_items: int = 16  # utterances held back from the training speakers for validation
     min_frames: int = 32
     ssif: str = ""  # MediumVC only: a `mediumvc precompute-ssif` folder, read instead of running SingleVC
+    # SingleVC only: a PSDR backend (rubberband / sox / librosa) shifts each input while training,
+    # a fresh shift in [psdr_low, psdr_high] every time, instead of reading the store's K variants
+    psdr_online: str = ""
+    psdr_low: int = -6
+    psdr_high: int = 4
     # d-vector (GE2E) only: N speakers x M utterances of seg_len frames; whole speakers held out for EER
     speakers_per_batch: int = 64
     utterances_per_speaker: int = 10
@@ -47,6 +52,11 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
     if not rows:
         raise MediumVCError(f"no utterances in {config.store} match speakers={config.speakers} exclude={config.exclude}")
     items = []
+    if need_psdr and config.psdr_online:
+        from mediumvc.psdr import check_backend
+
+        check_backend(config.psdr_online)
+        need_psdr = False
     if config.ssif:
         from mediumvc.training.ssif import read_ssif, read_ssif_info
 
@@ -54,8 +64,9 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
     for r in sorted(rows, key=lambda r: r["uid"]):
         item = read_item(item_path(Path(config.store), r["uid"]))
         if need_psdr and "psdr_mels" not in item:
-            raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker)")
-        items.append({"uid": r["uid"], "speaker": r["speaker"], "mel": item["mel"], "dvector": item["dvector"],
+            raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker), "
+                                 "or shift while training with data.psdr_online=BACKEND")
+        items.append({"uid": r["uid"], "speaker": r["speaker"], "source": r["source"], "mel": item["mel"], "dvector": item["dvector"],
                       "psdr": item.get("psdr_mels"), "dvector_mel": item.get("dvector_mel"),
                       "ssif": read_ssif(config.ssif, r["uid"]) if config.ssif else None})
     return items
@@ -75,6 +86,41 @@ def _crop(length: int, crop: int | None, rng: np.random.Generator) -> slice:
         return slice(0, length)
     start = int(rng.integers(0, length - crop + 1))
     return slice(start, start + crop)
+
+
+# Audio around a crop that is shifted with it (4 frames each side), so the shifter's edge effects
+# and the STFT's padding fall outside the frames that are kept.
+PSDR_CONTEXT_FRAMES = 4
+
+
+class OnlinePSDR:
+    """A crop of an utterance, pitch-shifted now: (item, frames slice, semitones) -> (frames, 80) mel.
+
+    The audio is peak-normalised as a whole (as the store's mel was), the crop plus context is
+    shifted, and the kept frames line up with the stored mel's frames (shift 0 gives them back).
+    """
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._mel = None  # built in the process that uses it (DataLoader workers fork)
+
+    def __call__(self, item: dict, window: slice, semitones: int) -> np.ndarray:
+        from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
+        from mediumvc.psdr import pitch_shift
+
+        if semitones == 0:
+            return item["mel"][window]
+        if self._mel is None:
+            self._mel = MelSpectrogram()
+        wav = peak_normalize(load_audio(item["source"], min_samples=HOP_LENGTH * 2))
+        context = PSDR_CONTEXT_FRAMES * HOP_LENGTH
+        a = max(0, window.start * HOP_LENGTH - context)
+        b = min(len(wav), window.stop * HOP_LENGTH + context)
+        shifted = pitch_shift(wav[a:b], SAMPLE_RATE, semitones, self.backend)
+        with torch.inference_mode():
+            mel = normalize_mel(self._mel(torch.from_numpy(shifted))).numpy()
+        first = (window.start * HOP_LENGTH - a) // HOP_LENGTH
+        return mel[first : first + window.stop - window.start]
 
 
 def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray]) -> dict[str, torch.Tensor]:
@@ -116,16 +162,19 @@ class BatchStream(IndexedBatches):
     """SingleVC / MediumVC batches.
 
     task 'singlevc': input = a PSDR variant (or, with probability 1/(K+1), the mel itself: the
-    original's shift 0), target = the original mel, random utterances.
+    original's shift 0), target = the original mel, random utterances. With `psdr_online` the
+    input is shifted now by a shift drawn from the batch's generator (so resuming repeats it).
     task 'mediumvc': all utterances of one random speaker (the paper's same-speaker batches);
     input = target = the mel, with that utterance's own d-vector; with precomputed SSIF the
     input is one of the utterance's SSIF variants instead (the network then skips SingleVC).
     """
 
     def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
-                 rank: int = 0, world: int = 1) -> None:
+                 rank: int = 0, world: int = 1, psdr_online: tuple[str, int, int] | None = None) -> None:
         super().__init__(seed, start, rank, world)
         self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
+        self.psdr_range = psdr_online[1:] if psdr_online else None
+        self.shift_online = OnlinePSDR(psdr_online[0]) if psdr_online else None
         self.by_speaker: dict[str, list[int]] = {}
         for i, it in enumerate(items):
             self.by_speaker.setdefault(it["speaker"], []).append(i)
@@ -144,18 +193,29 @@ class BatchStream(IndexedBatches):
             it = self.items[i]
             window = _crop(len(it["mel"]), self.crop, rng)
             source = it["mel"]
-            if self.task == "singlevc":
-                k = int(rng.integers(len(it["psdr"]) + 1))
-                source = it["mel"] if k == len(it["psdr"]) else it["psdr"][k]
-            elif it.get("ssif") is not None:
-                source = it["ssif"][int(rng.integers(len(it["ssif"])))]
-            inputs.append(source[window])
+            if self.task == "singlevc" and self.shift_online is not None:
+                from mediumvc.psdr import draw_shift
+
+                inputs.append(self.shift_online(it, window, draw_shift(rng, *self.psdr_range)))
+            else:
+                if self.task == "singlevc":
+                    k = int(rng.integers(len(it["psdr"]) + 1))
+                    source = it["mel"] if k == len(it["psdr"]) else it["psdr"][k]
+                elif it.get("ssif") is not None:
+                    source = it["ssif"][int(rng.integers(len(it["ssif"])))]
+                inputs.append(source[window])
             targets.append(it["mel"][window])
             dvecs.append(it["dvector"])
         return collate(inputs, targets, dvecs)
 
 
-def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int) -> list[dict]:
-    """The same validation batches at every validation."""
-    stream = BatchStream(items, task, batch_size, crop, seed + 104729)
+def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
+    """(backend, low, high) when SingleVC inputs are shifted while training, else None."""
+    return (config.psdr_online, config.psdr_low, config.psdr_high) if task == "singlevc" and config.psdr_online else None
+
+
+def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int,
+                  psdr_online: tuple[str, int, int] | None = None) -> list[dict]:
+    """The same validation batches at every validation (shifted once, here, when shifting online)."""
+    stream = BatchStream(items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online)
     return [stream.batch(i) for i in range(count)]

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.speaker import DVectorConfig
-from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, split_items
+from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, online_psdr, split_items
 from mediumvc.training.tasks import MediumVCTask, OptimConfig, SingleVCTask
 
 TASKS = ("singlevc", "mediumvc", "dvector")
@@ -146,7 +146,7 @@ class StoreBatches(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         stream = BatchStream(self.train_items, self.task, self.data.batch_size, self.data.crop_frames, self.cfg.seed, self.start,
-                             rank=self.trainer.global_rank, world=self.trainer.world_size)
+                             rank=self.trainer.global_rank, world=self.trainer.world_size, psdr_online=online_psdr(self.data, self.task))
         return DataLoader(stream, batch_size=None, num_workers=self.cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
@@ -172,7 +172,7 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
         init_weights(module.net, task, config.init)
     items = load_items(d, need_psdr=(task == "singlevc"))
     train_items, val_items = split_items(items, d.val_items, t.seed)
-    val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches) if val_items else []
+    val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches, online_psdr(d, task)) if val_items else []
     return module, StoreBatches(train_items, val, task, d, t, start), bool(val)
 
 
