@@ -184,6 +184,20 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     assert json.loads((tmp_path / "eer" / "eer.json").read_text())["encoder"] == "dvector"
 
 
+def test_dvector_groups_can_split_long_recordings():
+    """data.split_utterances: one long recording counts as several segment-long utterances."""
+    import numpy as np
+
+    from mediumvc.training.dvector import group_by_speaker
+
+    long = np.arange(5 * 160 + 30, dtype=np.float32)[:, None].repeat(40, 1)
+    items = [{"uid": "a", "speaker": "one_long", "dvector_mel": long},
+             {"uid": "b", "speaker": "two_short", "dvector_mel": long[:170]}, {"uid": "c", "speaker": "two_short", "dvector_mel": long[:160]}]
+    assert set(group_by_speaker(items, 160, 2)) == {"two_short"}
+    pieces = group_by_speaker(items, 160, 2, split=True)["one_long"]
+    assert len(pieces) == 5 and min(len(p) for p in pieces) >= 160 and np.array_equal(np.concatenate(pieces), long)
+
+
 def test_eer_on_known_cases():
     import numpy as np
 

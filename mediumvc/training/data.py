@@ -38,6 +38,7 @@ class DataConfig:
     utterances_per_speaker: int = 10
     seg_len: int = 160
     val_speakers: int = 8
+    split_utterances: bool = False  # cut long utterances into segment-long pieces (speakers with one long recording)
 
 
 def _match(speaker: str, patterns: list[str]) -> bool:

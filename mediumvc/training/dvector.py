@@ -18,14 +18,20 @@ from mediumvc.speaker.eer import equal_error_rate
 from mediumvc.training.data import IndexedBatches
 
 
-def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int) -> dict[str, list[np.ndarray]]:
-    """Speaker -> d-vector mels longer than one segment; speakers with too few are dropped."""
+def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int, split: bool = False) -> dict[str, list[np.ndarray]]:
+    """Speaker -> d-vector mels of at least one segment; speakers with too few are dropped.
+
+    `split`: an utterance of two segments or more counts as that many pieces (each at least one
+    segment long), so a speaker with one long recording (LibriSpeech in the dev corpus) qualifies.
+    """
     groups: dict[str, list[np.ndarray]] = {}
     for it in items:
-        if it.get("dvector_mel") is None:
+        mel = it.get("dvector_mel")
+        if mel is None:
             raise MediumVCError(f"{it['uid']} has no d-vector features: preprocess with --dvector-mels")
-        if len(it["dvector_mel"]) > seg_len:
-            groups.setdefault(it["speaker"], []).append(it["dvector_mel"])
+        pieces = len(mel) // seg_len if split else 1
+        if len(mel) >= seg_len:
+            groups.setdefault(it["speaker"], []).extend(np.array_split(mel, pieces) if pieces > 1 else [mel])
     return {s: mels for s, mels in sorted(groups.items()) if len(mels) >= min_utterances}
 
 

@@ -162,7 +162,7 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
         from mediumvc.training.dvector import DVectorTask, GE2EBatches, group_by_speaker, split_speakers
 
         model_cfg = config.model_config()
-        groups = group_by_speaker(load_items(d, need_psdr=False), d.seg_len, d.utterances_per_speaker)
+        groups = group_by_speaker(load_items(d, need_psdr=False), d.seg_len, d.utterances_per_speaker, d.split_utterances)
         train_groups, val_groups = split_speakers(groups, d.val_speakers, t.seed)
         module = DVectorTask(model_cfg.dvector or DVectorConfig(), config.optim.lr, config.optim.lr_decay_every, t.seed)
         data = GE2EBatches(train_groups, val_groups, d.speakers_per_batch, d.utterances_per_speaker, d.seg_len, t.seed, start, t.num_workers)
