@@ -125,7 +125,7 @@ def _preprocess(args: argparse.Namespace) -> int:
     settings = StoreSettings(encoder=args.encoder, psdr_variants=args.psdr_variants, psdr_backend=args.psdr_backend,
                              psdr_low=args.psdr_range[0], psdr_high=args.psdr_range[1], psdr_speakers=tuple(args.psdr_speakers or ()),
                              dvector_mels=args.dvector_mels)
-    summary = preprocess(utterances, args.out, settings, workers=args.workers)
+    summary = preprocess(utterances, args.out, settings, workers=args.workers, dvector_dir=args.dvector)
     print(f"{args.out}: {summary['items']} utterances ({summary['computed']} computed, {summary['skipped_unchanged']} unchanged, "
           f"{summary['failed']} failed" + (f", listed in {Path(args.out) / 'failures.tsv'})" if summary["failed"] else ")"))
     return 0
@@ -302,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="feature store folder (re-running skips finished files and redoes changed ones)")
     p.add_argument("--speakers", nargs="+", help="keep only speakers matching these globs")
     p.add_argument("--exclude", nargs="+", help="drop speakers matching these globs (e.g. 'fillets_*:unlabeled')")
-    p.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer"])
+    p.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer", "dvector"],
+                   help="speaker encoder of the stored d-vectors: the pretrained resemblyzer, or our own (--dvector)")
+    p.add_argument("--dvector", help="with --encoder dvector: a d-vector directory from `mediumvc export`")
     p.add_argument("--psdr-variants", type=int, default=0, help="pitch-shifted copies per utterance for SingleVC (e.g. 8)")
     p.add_argument("--psdr-speakers", nargs="+", help="speaker globs that get PSDR variants (default: all)")
     p.add_argument("--psdr-backend", default="rubberband", choices=["rubberband", "sox", "librosa"])

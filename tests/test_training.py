@@ -183,6 +183,30 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "eer" / "eer.json").read_text())["encoder"] == "dvector"
 
+    # MediumVC on our own d-vector, end to end: a store embedded with it -> train -> export -> convert
+    from mediumvc.checkpoint import load_model_dir
+
+    dv_dir = tmp_path / "dvector_model"
+    dv_store = tmp_path / "store_dv"
+    preprocess(scan_corpus(root), dv_store, StoreSettings(encoder="dvector"), progress=False, dvector_dir=dv_dir)
+    plain_args = ["data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny", "singlevc=untrained", "trainer.max_steps=2", *STEPS]
+    mvc_args = [*plain_args, f"dvector={dv_dir}"]
+    model_dir = export(train("mediumvc", load_train_config(None, [f"data.store={dv_store}", *mvc_args]), tmp_path / "mvc"), tmp_path / "mvc_model")
+    loaded = load_model_dir(model_dir)
+    trained = load_part_dir(dv_dir, "dvector").net
+    assert loaded.config.speaker_encoder == "dvector"
+    assert all(torch.equal(a, b) for a, b in zip(loaded.dvector.state_dict().values(), trained.state_dict().values()))
+    out = tmp_path / "converted.wav"
+    done = subprocess.run([sys.executable, "-m", "mediumvc", "convert", str(speech["p225_003"]), "--target", str(speech["p226_003"]),
+                           "--model", str(model_dir), "--output", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+    # d-vectors from another encoder than the model's are refused, both ways
+    with pytest.raises(Exception, match="not embedded with the d-vector"):
+        train("mediumvc", load_train_config(None, [f"data.store={store}", *mvc_args]), tmp_path / "wrong1")
+    with pytest.raises(Exception, match="set `dvector: DIR`"):
+        train("mediumvc", load_train_config(None, [f"data.store={dv_store}", *plain_args]), tmp_path / "wrong2")
+
 
 def test_dvector_groups_can_split_long_recordings():
     """data.split_utterances: one long recording counts as several segment-long utterances."""

@@ -33,6 +33,7 @@ FORMAT = "mediumvc-features"
 @dataclass(frozen=True)
 class StoreSettings:
     encoder: str = "resemblyzer"
+    encoder_weights: str = ""  # encoder "dvector": SHA-256 of the d-vector weights the items were embedded with
     psdr_variants: int = 0  # pitch-shifted copies per utterance (0 = none)
     psdr_backend: str = "rubberband"
     psdr_low: int = -6
@@ -96,7 +97,7 @@ def _settings_dict(settings: StoreSettings) -> dict:
 _WORKER: dict = {}
 
 
-def _init_worker(settings: StoreSettings) -> None:
+def _init_worker(settings: StoreSettings, dvector_dir: str | None = None) -> None:
     import warnings
 
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
@@ -105,7 +106,12 @@ def _init_worker(settings: StoreSettings) -> None:
 
     _WORKER["settings"] = settings
     _WORKER["mel"] = MelSpectrogram()
-    _WORKER["encoder"] = make_speaker_encoder(settings.encoder)
+    dvector = None
+    if settings.encoder == "dvector":
+        from mediumvc.checkpoint import load_part_dir
+
+        dvector = load_part_dir(dvector_dir, "dvector").net
+    _WORKER["encoder"] = make_speaker_encoder(settings.encoder, dvector)
     if settings.dvector_mels:
         from mediumvc.speaker import Wav2Mel
 
@@ -155,10 +161,26 @@ def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
         return utt.uid, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}", None
 
 
-def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSettings = StoreSettings(), workers: int = 1, progress: bool = True) -> dict:
-    """Build or update the feature store at `root`. Returns a summary dict."""
+def dvector_settings(settings: StoreSettings, dvector_dir: str | Path | None) -> StoreSettings:
+    """Settings for embedding with our own d-vector from `dvector_dir` (its weights' digest recorded)."""
+    from dataclasses import replace
+
+    from mediumvc.training.ssif import weights_digest
+
+    if not dvector_dir or not (Path(dvector_dir) / "model.safetensors").is_file():
+        raise MediumVCError(f"--encoder dvector needs --dvector DIR, a d-vector exported with `mediumvc export` (got {dvector_dir})")
+    return replace(settings, encoder="dvector", encoder_weights=weights_digest(dvector_dir))
+
+
+def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSettings = StoreSettings(), workers: int = 1,
+               progress: bool = True, dvector_dir: str | Path | None = None) -> dict:
+    """Build or update the feature store at `root`. Returns a summary dict.
+    `dvector_dir`: our exported d-vector, for `settings.encoder` "dvector"."""
     from tqdm import tqdm
 
+    if settings.encoder == "dvector":
+        settings = dvector_settings(settings, dvector_dir)
+        dvector_dir = str(dvector_dir)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     atomic_write(root / "store.json", lambda tmp: Path(tmp).write_text(json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)))
@@ -168,13 +190,13 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
     bar = tqdm(total=len(todo), desc="preprocessing", unit="utt", disable=not progress)
     by_uid = {u.uid: u for u in utterances}
     if workers <= 1:
-        _init_worker(settings)
+        _init_worker(settings, dvector_dir)
         results = (_process(root, u) for u in todo)
         pool = None
     else:
         import multiprocessing as mp
 
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(settings,))
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(settings, dvector_dir))
         results = pool.map(_process, [root] * len(todo), todo, chunksize=4)
     try:
         for uid, error, _ in results:
@@ -206,6 +228,12 @@ def write_manifest(root: Path, utterances: list[Utterance]) -> list[dict]:
     atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text(header + "".join(
         f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)))
     return rows
+
+
+def read_store_settings(root: str | Path) -> dict:
+    """The settings a store's items were made with (store.json); {} for a store without one."""
+    path = Path(root) / "store.json"
+    return json.loads(path.read_text()).get("settings", {}) if path.is_file() else {}
 
 
 def read_manifest(root: str | Path) -> list[dict]:

@@ -109,9 +109,10 @@ class MediumVCTask(ReconstructionTask):
     `precomputed_ssif`: batches already hold SSIF (`mediumvc precompute-ssif`), so SingleVC is not run."""
 
     def __init__(self, net: MediumVC, optim: OptimConfig, singlevc_dropout: bool = True, seed: int = 0,
-                 precomputed_ssif: bool = False) -> None:
+                 precomputed_ssif: bool = False, speaker_net: torch.nn.Module | None = None) -> None:
         super().__init__(optim, seed)
         self.net = net
+        self.speaker_net = speaker_net  # frozen; kept in checkpoints so export can ship it (batches hold its d-vectors)
         add_weight_norm(net.content_encoder)
         add_weight_norm(net.decoder)
         if net.singlevc is not None:

@@ -66,9 +66,15 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     singlevc: str | None = None
     init: str | None = None
+    dvector: str | None = None  # MediumVC with our own d-vector: its exported directory (the store embedded with it)
 
     def model_config(self) -> ModelConfig:
-        return load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
+        config = load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
+        if self.dvector:
+            from mediumvc.checkpoint import load_part_dir
+
+            config = dataclasses.replace(config, speaker_encoder="dvector", dvector=load_part_dir(self.dvector, "dvector").config)
+        return config
 
 
 def _set(obj: dict, dotted: str, value: str) -> None:
@@ -110,10 +116,10 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             if unknown:
                 raise MediumVCError(f"unknown key(s) {sorted(unknown)} in training config section '{key}'")
             kw[key] = sections[key](**value)
-        elif key in ("model", "singlevc", "init"):
+        elif key in ("model", "singlevc", "init", "dvector"):
             kw[key] = value
         else:
-            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc, init)")
+            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc, init, dvector)")
     config = TrainConfig(**kw)
     config.data.store = os.path.expanduser(config.data.store)
     config.data.ssif = os.path.expanduser(config.data.ssif)
@@ -121,6 +127,8 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
         config.singlevc = os.path.expanduser(config.singlevc)
     if config.init:
         config.init = os.path.expanduser(config.init)
+    if config.dvector:
+        config.dvector = os.path.expanduser(config.dvector)
     return config
 
 
@@ -203,7 +211,27 @@ def build_task(task: str, config: TrainConfig):
         if model_cfg.singlevc is None or config.singlevc in (None, "untrained") or made_by != weights_digest(config.singlevc):
             raise MediumVCError(f"data.ssif {config.data.ssif} was made by another SingleVC than `singlevc: {config.singlevc}`: "
                                 "precompute it again with that SingleVC, or drop data.ssif")
-    return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed, precomputed_ssif=bool(config.data.ssif))
+    return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed, precomputed_ssif=bool(config.data.ssif),
+                        speaker_net=_speaker_net(config))
+
+
+def _speaker_net(config: TrainConfig):
+    """Our d-vector (frozen, carried in the checkpoints for export) when `dvector:` is set, after checking
+    that the store's d-vectors were made by it; None for resemblyzer."""
+    from mediumvc.data.store import read_store_settings
+
+    made_with = read_store_settings(config.data.store)
+    if not config.dvector:
+        if made_with.get("encoder", "resemblyzer") != "resemblyzer":
+            raise MediumVCError(f"{config.data.store} holds d-vectors of our own d-vector: set `dvector: DIR` to the one it was made with")
+        return None
+    from mediumvc.checkpoint import load_part_dir
+    from mediumvc.training.ssif import weights_digest
+
+    if made_with.get("encoder") != "dvector" or made_with.get("encoder_weights") != weights_digest(config.dvector):
+        raise MediumVCError(f"{config.data.store} was not embedded with the d-vector {config.dvector}: "
+                            f"preprocess it with --encoder dvector --dvector {config.dvector}")
+    return load_part_dir(config.dvector, "dvector").net.requires_grad_(False)
 
 
 def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
@@ -330,4 +358,10 @@ def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = tor
     add_weight_norm(net.content_encoder)
     add_weight_norm(net.decoder)
     net.load_state_dict(state)
-    return save_model_dir(out_dir, model_cfg, net, info=info, dtype=dtype, card=card)
+    speaker = None
+    if model_cfg.speaker_encoder == "dvector":  # the frozen d-vector the run trained with travels along
+        from mediumvc.speaker import DVector
+
+        speaker = DVector(model_cfg.dvector)
+        speaker.load_state_dict({k[len("speaker_net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("speaker_net.")})
+    return save_model_dir(out_dir, model_cfg, net, speaker, info=info, dtype=dtype, card=card)
