@@ -8,6 +8,8 @@
               MwoS is `model.singlevc: null`
     init:     start from these weights (fine-tuning): a training checkpoint or an exported model
               directory of the same sizes; the optimiser starts fresh. Ignored when resuming.
+    dvector:  (mediumvc only) our exported d-vector as the speaker encoder, instead of resemblyzer;
+              the store must have been embedded with it (`preprocess --encoder dvector`)
 
 Checkpoints are written atomically every `ckpt_every` steps (the last `keep_last` kept, plus the
 best by validation loss); `--resume` continues from `last.ckpt` with the same batches it would
