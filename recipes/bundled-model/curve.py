@@ -1,7 +1,10 @@
 """Learning curve of a training run: validation L1 per step from every session's CSV log
 (OUT/logs/csv/from-step-N/metrics.csv), plus held-out similarity points from quick_eval.py output.
+A model grown over several runs (`init=`) is drawn as one curve: give each run (and quick file) as
+PATH@OFFSET, the step its run started from, or PATH@OFFSET:LAST to keep only its steps up to LAST.
 
-    python recipes/bundled-model/curve.py RUN_DIR --quick QUICK.jsonl --out recipes/bundled-model/learning_curve
+    python recipes/bundled-model/curve.py RUN_DIR [RUN2_DIR@1500 ...] --quick QUICK.jsonl [QUICK2.jsonl@1500 ...] \
+        --out recipes/bundled-model/learning_curve
 """
 
 from __future__ import annotations
@@ -25,17 +28,24 @@ def val_curve(run: Path) -> list[tuple[int, float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("run")
-    ap.add_argument("--quick", help="JSON lines from quick_eval.py; the step is read from the model name (..._<step>)")
+    ap.add_argument("runs", nargs="+", help="run folders, each optionally @OFFSET")
+    ap.add_argument("--quick", nargs="*", default=[], help="JSON lines from quick_eval.py (optionally @OFFSET); the step is read from the model name (..._<step>)")
     ap.add_argument("--out", required=True, help="path prefix for .csv and .png")
     args = ap.parse_args()
-    val = val_curve(Path(args.run))
+    def split(arg: str) -> tuple[str, int, float]:
+        path, _, where = arg.rpartition("@") if "@" in arg else (arg, "", "0")
+        offset, _, last = where.partition(":")
+        return path, int(offset), float(last) if last else float("inf")
+
+    val = sorted((step + offset, v) for path, offset, last in map(split, args.runs) for step, v in val_curve(Path(path)) if step <= last)
     quick = []
-    if args.quick:
-        for line in Path(args.quick).read_text().splitlines():
+    for path, offset, last in map(split, args.quick):
+        for line in Path(path).read_text().splitlines():
             r = json.loads(line)
-            quick.append((int(re.findall(r"(\d+)$", r["model"].rstrip("/"))[0]), r["sim_target"], r["sim_source_target"]))
-        quick.sort()
+            step = int(re.findall(r"(\d+)$", r["model"].rstrip("/"))[0])
+            if step <= last:
+                quick.append((offset + step, r["sim_target"], r["sim_source_target"]))
+    quick.sort()
     out = Path(args.out)
     with open(out.with_suffix(".csv"), "w") as fh:
         fh.write("step,val_l1\n" + "".join(f"{s},{v:.5f}\n" for s, v in val))

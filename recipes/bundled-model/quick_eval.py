@@ -4,9 +4,10 @@ For each pair (source, target) of a pairs TSV: convert the first SECONDS of the 
 model, embed with the default encoder (resemblyzer), and report the mean cosine similarity of the
 output to the target clip, next to the unconverted source's. The full metrics come from
 `mediumvc evaluate conversions`; this is the per-checkpoint signal used while training.
-`--wer` adds pocketsphinx WER of the output against the unconverted source's transcript.
+`--wer` adds pocketsphinx WER of the output against the unconverted source's transcript, `--mos`
+DNSMOS overall of the output.
 
-    python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs-limit 12] [--wer]
+    python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs-limit 12] [--wer] [--mos]
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ def main() -> None:
     ap.add_argument("--pairs-limit", type=int, default=12)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--wer", action="store_true", help="also pocketsphinx WER of the output vs the source's transcript")
+    ap.add_argument("--mos", action="store_true", help="also DNSMOS overall of the output")
     args = ap.parse_args()
-    if args.wer:
-        import librosa
+    import librosa
 
+    to16k = lambda w: librosa.resample(w, orig_sr=SAMPLE_RATE, target_sr=16000)
+    if args.wer:
         from mediumvc.evaluation.asr import Transcriber, wer
 
         asr = Transcriber()
-        transcribe = lambda w: asr(librosa.resample(w, orig_sr=SAMPLE_RATE, target_sr=16000))
+        transcribe = lambda w: asr(to16k(w))
+    if args.mos:
+        from mediumvc.evaluation.quality import dnsmos
     torch.set_num_threads(args.threads)
     with open(args.pairs, newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))[: args.pairs_limit]
@@ -44,7 +49,7 @@ def main() -> None:
     for model_dir in args.models:
         vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
         enc = vc.speaker_encoder
-        sims, floors, to_source, wers = [], [], [], []
+        sims, floors, to_source, wers, mos = [], [], [], [], []
         for row in rows:
             source = load_audio(row["source"])[: int(args.seconds * SAMPLE_RATE)]
             target = enc.embed([row["target"].split("|")[0]])
@@ -55,11 +60,15 @@ def main() -> None:
             to_source.append(float(out @ src))  # high: the output still sounds like the source
             if args.wer:
                 wers.append(wer(transcribe(source), transcribe(wav)))
+            if args.mos:
+                mos.append(dnsmos(to16k(wav))["ovrl"])
         results[model_dir] = {"sim_target": float(np.mean(sims)), "sim_source_target": float(np.mean(floors)),
                               "gain": float(np.mean(sims) - np.mean(floors)),
                               "sim_output_source": float(np.mean(to_source)), "pairs": len(rows)}
         if wers:
             results[model_dir]["wer"] = float(np.mean(wers))
+        if mos:
+            results[model_dir]["dnsmos"] = float(np.mean(mos))
         print(json.dumps({"model": model_dir, **results[model_dir]}), flush=True)
 
 
