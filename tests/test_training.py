@@ -37,6 +37,13 @@ def weights(ckpt: Path) -> dict:
     return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
 
 
+def test_last_checkpoint_holds_the_final_step(store, tmp_path):
+    """max_steps between two periodic checkpoints (6, every 4): last.ckpt still ends at step 6."""
+    last = train("singlevc", singlevc_config(store, "trainer.max_steps=6"), tmp_path / "run")
+    assert torch.load(last, weights_only=True)["global_step"] == 6
+    assert (tmp_path / "run" / "checkpoints" / "step-00000004.ckpt").is_file()
+
+
 def test_resume_continues_exactly(store, tmp_path):
     straight = train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "a")
     train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "b")

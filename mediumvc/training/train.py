@@ -146,6 +146,13 @@ class AtomicCheckpoint(ModelCheckpoint):
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath
 
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # A run that ends between two periodic checkpoints (max_steps not a multiple of ckpt_every)
+        # still leaves its final state in last.ckpt: nothing it trained is lost.
+        if self.save_last and self._every_n_train_steps and trainer.global_step > self._last_global_step_saved:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        super().on_train_end(trainer, pl_module)
+
 
 class StoreBatches(L.LightningDataModule):
     """Builds the loaders once the trainer knows this process's rank (DDP shards by rank)."""
