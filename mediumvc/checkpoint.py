@@ -7,6 +7,7 @@ unpickling anything. Every way a directory can be wrong is one `CheckpointError`
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -193,6 +194,16 @@ def save_part_dir(path: str | os.PathLike, kind: str, config, state: dict[str, t
     _load_into(net, fold_weight_norm_state(state), f"{kind} weights")
     meta = {"format": fmt, "format_version": FORMAT_VERSION, kind: dataclasses.asdict(config), "info": info or {}}
     return _write_dir(Path(path), {k: v.contiguous() for k, v in net.state_dict().items()}, meta, None)
+
+
+def weights_digest(model_dir: str | os.PathLike) -> str:
+    """SHA-256 of a model directory's weights: what derived data (SSIF folders, stores embedded with
+    our d-vector) is tied to."""
+    h = hashlib.sha256()
+    with open(Path(model_dir) / WEIGHTS_FILE, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_part_dir(path: str | os.PathLike, kind: str) -> LoadedPart:

@@ -165,7 +165,7 @@ def dvector_settings(settings: StoreSettings, dvector_dir: str | Path | None) ->
     """Settings for embedding with our own d-vector from `dvector_dir` (its weights' digest recorded)."""
     from dataclasses import replace
 
-    from mediumvc.training.ssif import weights_digest
+    from mediumvc.checkpoint import weights_digest
 
     if not dvector_dir or not (Path(dvector_dir) / "model.safetensors").is_file():
         raise MediumVCError(f"--encoder dvector needs --dvector DIR, a d-vector exported with `mediumvc export` (got {dvector_dir})")

@@ -21,19 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mediumvc.checkpoint import weights_digest
 from mediumvc.data.store import atomic_write, item_path, read_item, read_manifest
 from mediumvc.errors import MediumVCError
 
 FORMAT = "mediumvc-ssif"
-
-
-def weights_digest(model_dir: str | Path) -> str:
-    """SHA-256 of a model directory's weights: what an SSIF folder is tied to."""
-    h = hashlib.sha256()
-    with open(Path(model_dir) / "model.safetensors", "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def ssif_path(root: Path, uid: str) -> Path:

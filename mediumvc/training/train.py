@@ -214,7 +214,8 @@ def build_task(task: str, config: TrainConfig):
                 raise MediumVCError(f"{config.singlevc} holds a SingleVC of other sizes than the model config asks for")
             net.singlevc = trained.net
     if config.data.ssif:
-        from mediumvc.training.ssif import read_ssif_info, weights_digest
+        from mediumvc.checkpoint import weights_digest
+        from mediumvc.training.ssif import read_ssif_info
 
         made_by = read_ssif_info(config.data.ssif)["singlevc_sha256"]
         if model_cfg.singlevc is None or config.singlevc in (None, "untrained") or made_by != weights_digest(config.singlevc):
@@ -234,8 +235,7 @@ def _speaker_net(config: TrainConfig):
         if made_with.get("encoder", "resemblyzer") != "resemblyzer":
             raise MediumVCError(f"{config.data.store} holds d-vectors of our own d-vector: set `dvector: DIR` to the one it was made with")
         return None
-    from mediumvc.checkpoint import load_part_dir
-    from mediumvc.training.ssif import weights_digest
+    from mediumvc.checkpoint import load_part_dir, weights_digest
 
     if made_with.get("encoder") != "dvector" or made_with.get("encoder_weights") != weights_digest(config.dvector):
         raise MediumVCError(f"{config.data.store} was not embedded with the d-vector {config.dvector}: "
