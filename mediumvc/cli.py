@@ -46,14 +46,15 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
 
-    vc = make_method(args.method, model=args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds)
+    options = {"pitch": not args.no_pitch} if args.method == "mediumvc" else {}
+    vc = make_method(args.method, model=args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds, **options)
     speakers: dict[tuple[Path, ...], object] = {}
     failures = []
     single = len(jobs) == 1 and not args.pairs
     for job in tqdm(todo, desc="converting", unit="file", disable=single or None):
         try:
             if job.targets not in speakers:
-                speakers[job.targets] = vc.embed_speaker([str(t) for t in job.targets])
+                speakers[job.targets] = vc.target_voice([str(t) for t in job.targets])
             wav, sr = vc.convert(str(job.source), speakers[job.targets])
             save_wav(job.output, wav, sr)
         except MediumVCError as e:
@@ -180,8 +181,12 @@ def _export(args: argparse.Namespace) -> int:
         raise MediumVCError(f"{args.out} exists: pass --overwrite to replace it")
     import torch
 
+    from mediumvc.pitch import PitchSettings
+
     card = Path(args.card).read_text() if args.card else None
-    print(f"exported {export(args.checkpoint, args.out, dtype=torch.float16 if args.dtype == 'fp16' else torch.float32, card=card)}")
+    pitch = PitchSettings(int(args.pitch[0]), args.pitch[1]) if args.pitch else None
+    dtype = torch.float16 if args.dtype == "fp16" else torch.float32
+    print(f"exported {export(args.checkpoint, args.out, dtype=dtype, card=card, pitch=pitch)}")
     return 0
 
 
@@ -287,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, default=7200.0, help="longest source accepted (default 7200)")
     p.add_argument("--method", default="mediumvc", choices=["mediumvc", "identity", "copy-synthesis", "dsp"],
                    help="mediumvc (default) or a baseline: the source itself, its copy synthesis, or WORLD pitch+formant shift")
+    p.add_argument("--no-pitch", action="store_true", help="leave out the model's pitch stage (keep the network's own pitch)")
     _add_runtime_args(p)
     p.set_defaults(func=_convert)
 
@@ -387,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out")
     p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"], help="storage precision of a MediumVC model (fp16 halves it)")
     p.add_argument("--card", help="Markdown file to ship as the model card (README.md in the directory)")
+    p.add_argument("--pitch", nargs=2, type=float, metavar=("LIFTER", "HNR_DB"),
+                   help="add the pitch stage (mediumvc.pitch) with these settings, e.g. --pitch 20 20")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

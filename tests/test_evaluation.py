@@ -50,7 +50,7 @@ def test_dsp_baseline_moves_pitch_to_the_target(speech):
     from mediumvc.evaluation.baselines import Identity, WorldDSP
 
     dsp = WorldDSP()
-    target_f0 = dsp.embed_speaker([speech["p225_003"]])
+    target_f0 = dsp.target_voice([speech["p225_003"]])
     wav, sr = dsp.convert(speech["p227_003"], target_f0)
     assert abs(semitones(median_f0(wav, sr), target_f0)) < 1.0
     src, _ = Identity().convert(speech["p227_003"])

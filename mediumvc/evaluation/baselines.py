@@ -1,4 +1,4 @@
-"""Baseline conversion methods, with the converter's two verbs (`embed_speaker`, `convert`), so a
+"""Baseline conversion methods, with the converter's two verbs (`target_voice`, `convert`), so a
 report can put them beside MediumVC and `mediumvc convert --method NAME` can run them.
 
 - identity: the source itself (the no-conversion floor of every speaker metric);
@@ -29,7 +29,7 @@ def _recordings(targets) -> list:
 class Identity:
     name = "identity"
 
-    def embed_speaker(self, recordings) -> None:
+    def target_voice(self, recordings) -> None:
         return None
 
     def convert(self, source: AudioLike, speaker=None, name: str | None = None) -> tuple[np.ndarray, int]:
@@ -48,7 +48,7 @@ class CopySynthesis:
 
         self._audio = MelVocoder(load_hifigan(), device)
 
-    def embed_speaker(self, recordings) -> None:
+    def target_voice(self, recordings) -> None:
         return None
 
     def convert(self, source: AudioLike, speaker=None, name: str | None = None) -> tuple[np.ndarray, int]:
@@ -68,7 +68,7 @@ class WorldDSP:
     name = "dsp"
     formant_exponent = 0.25
 
-    def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> float:
+    def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> float:
         """Target recordings -> their median F0 in Hz."""
         f0s = [median_f0(load_audio(r, min_samples=SAMPLE_RATE // 10), SAMPLE_RATE) for r in _recordings(recordings)]
         f0s = [f for f in f0s if not math.isnan(f)]
@@ -79,7 +79,7 @@ class WorldDSP:
     def convert(self, source: AudioLike, speaker, name: str | None = None) -> tuple[np.ndarray, int]:
         import pyworld
 
-        target_f0 = speaker if isinstance(speaker, float) else self.embed_speaker(speaker)
+        target_f0 = speaker if isinstance(speaker, float) else self.target_voice(speaker)
         wav = load_audio(source, name=name, min_samples=HOP_LENGTH).astype(np.float64)
         f0, t = pyworld.dio(wav, SAMPLE_RATE, frame_period=5.0)
         f0 = pyworld.stonemask(wav, f0, t, SAMPLE_RATE)

@@ -71,7 +71,7 @@ class GivenOutputs:
 
     name = "given"
 
-    def embed_speaker(self, recordings) -> None:
+    def target_voice(self, recordings) -> None:
         return None
 
     def convert(self, source, speaker=None, name=None, output: Path | None = None) -> tuple[np.ndarray, int]:
@@ -141,7 +141,7 @@ def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges
                 if isinstance(method, GivenOutputs):
                     wav, sr = method.convert(pair.source, output=pair.output)
                 else:
-                    wav, sr = method.convert(str(pair.source), method.embed_speaker([str(t) for t in pair.targets]))
+                    wav, sr = method.convert(str(pair.source), method.target_voice([str(t) for t in pair.targets]))
                 row["rtf"] = (time.perf_counter() - start) / (len(wav) / sr)
                 if not np.all(np.isfinite(wav)) or float(np.max(np.abs(wav))) < 1e-4:
                     raise MediumVCError("output is NaN or silent")

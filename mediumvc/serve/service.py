@@ -131,11 +131,9 @@ class ConversionService:
                 report(0.05, "reading the target recordings")
                 limit = self.config.max_seconds
                 target_wavs = [load_audio(p, name=f"target {i + 1}", min_samples=512, max_seconds=limit) for i, p in enumerate(targets)]
-                speaker = vc.embed_speaker(target_wavs)
-                report(0.25, "reading the source")
-                mel = vc.source_mel(source, name="source")
-                report(0.35, "converting")
-                converted = vc.convert_mel(mel, speaker)
+                voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
+                report(0.3, "converting")
+                mel, converted = vc.convert_to_mel(source, voice, name="source")
                 report(0.5, "vocoding")
                 wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
                 target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")

@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
 from mediumvc.config import ModelConfig, load_config
+from mediumvc.pitch import PitchSettings
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.speaker import DVectorConfig
 from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, online_psdr, split_items
@@ -339,9 +340,11 @@ def _plain(obj):
     return obj
 
 
-def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32, card: str | None = None) -> Path:
+def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32, card: str | None = None,
+           pitch: "PitchSettings | None" = None) -> Path:
     """A training checkpoint -> an inference directory (weights only, weight norm folded).
-    `dtype` float16 halves the files (MediumVC models only; weights load back as float32)."""
+    `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
+    `pitch` adds the converter's pitch stage to a MediumVC model's config (no retraining needed)."""
     from mediumvc.checkpoint import save_model_dir, save_part_dir
 
     path = Path(checkpoint)
@@ -355,6 +358,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = tor
     if hp.get("task") not in TASKS:
         raise CheckpointError(f"{path} is not a mediumvc training checkpoint (no task in its hyper-parameters)")
     model_cfg = ModelConfig.from_dict(hp["model"])
+    if pitch is not None:
+        model_cfg = dataclasses.replace(model_cfg, pitch=pitch)
     state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":

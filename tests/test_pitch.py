@@ -1,0 +1,123 @@
+"""The pitch stage: F0 tracking, the rebuilt harmonic fine structure, and the converter's use of it."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import voiced
+from mediumvc.audio import MelSpectrogram, normalize_mel
+from mediumvc.checkpoint import load_model_dir, save_model_dir
+from mediumvc.config import load_config
+from mediumvc.converter import TargetVoice, VoiceConverter
+from mediumvc.errors import CheckpointError
+from mediumvc.pitch import PitchSettings, harmonic_fine_structure, impose_pitch, median_f0, track_f0, transpose_contour
+
+
+def semitones(a: float, b: float) -> float:
+    return abs(12 * np.log2(a / b))
+
+
+@pytest.mark.parametrize("f0", [85.0, 140.0, 260.0])
+def test_track_f0_finds_the_pitch_of_a_harmonic_tone(f0):
+    contour = track_f0(voiced(2.0, f0=f0))
+    assert contour.shape == (2 * 22050 // 256,)
+    assert (contour > 0).mean() > 0.8
+    assert semitones(median_f0(contour), f0) < 0.3
+
+
+def test_track_f0_finds_no_voice_in_noise_or_silence():
+    rng = np.random.default_rng(0)
+    assert median_f0(track_f0(0.1 * rng.standard_normal(22050).astype(np.float32))) is None
+    assert median_f0(track_f0(np.zeros(22050, dtype=np.float32))) is None
+
+
+def test_track_f0_on_real_speech(speech):
+    from mediumvc.audio import load_audio
+
+    female, male = median_f0(track_f0(load_audio(speech["p225_003"]))), median_f0(track_f0(load_audio(speech["p227_011"] if "p227_011" in speech else speech["p226_003"])))
+    assert 150 < female < 300 and 70 < male < 160 and female > 1.3 * male
+
+
+def test_fine_structure_matches_the_mel_of_a_real_harmonic_tone():
+    f0 = 180.0
+    log_mel = MelSpectrogram()(torch.from_numpy(voiced(1.0, f0=f0))).numpy().astype(np.float64)
+    from mediumvc.pitch import _envelope
+
+    measured = (log_mel - _envelope(log_mel, 20))[10:-10, :40]  # low bins: resolved harmonics
+    rebuilt = harmonic_fine_structure(np.full(len(log_mel), f0))[10:-10, :40]
+    assert np.corrcoef(measured.ravel(), rebuilt.ravel())[0, 1] > 0.7
+    # a different pitch does not match: the test can fail
+    other = harmonic_fine_structure(np.full(len(log_mel), f0 * 1.5))[10:-10, :40]
+    assert np.corrcoef(measured.ravel(), other.ravel())[0, 1] < 0.3
+    assert np.abs(harmonic_fine_structure(np.zeros(5))).max() < 0.2  # unvoiced: nearly flat
+
+
+@pytest.mark.parametrize("clip, factor", [("p226_003", 1.6), ("p225_003", 0.65)])
+def test_impose_pitch_moves_the_vocoded_pitch_and_keeps_the_envelope(tiny_converter, speech, clip, factor):
+    from mediumvc.audio import load_audio
+
+    src = load_audio(speech[clip])[: 3 * 22050]
+    f0 = track_f0(src)
+    start, goal = median_f0(f0), median_f0(f0) * factor
+    mel = tiny_converter.source_mel(src)
+    moved = impose_pitch(mel, transpose_contour(f0, start, goal))
+    assert moved.shape == mel.shape and 0 <= float(moved.min()) and float(moved.max()) <= 1
+    assert semitones(median_f0(track_f0(tiny_converter.vocode(moved))), goal) < 1.0
+    assert semitones(median_f0(track_f0(tiny_converter.vocode(mel))), start) < 1.0
+    # the smooth part (timbre, loudness) is kept
+    from mediumvc.pitch import _envelope
+    from mediumvc.audio import denormalize_mel
+
+    env = lambda m: _envelope(denormalize_mel(m).numpy().astype(np.float64), 20)
+    assert np.abs(env(moved) - env(mel)).mean() < 0.05 * np.abs(env(mel)).mean()
+
+
+def test_transpose_keeps_unvoiced_frames_and_the_contour_shape():
+    f0 = np.array([0.0, 100.0, 120.0, 0.0, 110.0])
+    out = transpose_contour(f0, 110.0, 220.0)
+    np.testing.assert_allclose(out, [0, 200, 240, 0, 220])
+    assert transpose_contour(f0, None, 220.0) is f0
+
+
+@pytest.fixture(scope="module")
+def pitch_model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    config = dataclasses.replace(load_config("tiny"), pitch=PitchSettings(lifter=20, hnr_db=20.0))
+    return save_model_dir(tmp_path_factory.mktemp("models") / "tiny_pitch", config, config.build())
+
+
+def test_pitch_settings_travel_in_the_model_directory(pitch_model_dir):
+    assert load_model_dir(pitch_model_dir, "cpu").config.pitch == PitchSettings(20, 20.0)
+    raw = json.loads((pitch_model_dir / "config.json").read_text())
+    raw["model"]["pitch"] = {"lifter": 200}
+    (pitch_model_dir.parent / "bad").mkdir()
+    bad = pitch_model_dir.parent / "bad"
+    (bad / "config.json").write_text(json.dumps(raw))
+    (bad / "model.safetensors").write_bytes((pitch_model_dir / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="lifter"):
+        load_model_dir(bad, "cpu")
+
+
+def test_converter_applies_the_pitch_stage_only_when_it_knows_the_target_pitch(pitch_model_dir, speech):
+    vc = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu")
+    plain = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu", pitch=False)
+    assert vc.pitch == PitchSettings(20, 20.0) and plain.pitch is None
+    voice = vc.target_voice([speech["p225_003"]])
+    assert isinstance(voice, TargetVoice) and 150 < voice.f0 < 300
+    assert plain.target_voice([speech["p225_003"]]).f0 is None  # not measured when unused
+    src = voiced(1.5, f0=110.0)
+    with_pitch, _ = vc.convert(src, voice)
+    without, _ = plain.convert(src, voice)
+    bare, _ = vc.convert(src, voice.dvector)  # a bare d-vector: no target F0, stage skipped
+    assert with_pitch.shape == without.shape
+    np.testing.assert_allclose(bare, without, atol=1e-5)
+    # the stage changed the mel (a random tiny model's waveform is too quiet to compare)
+    _, mel_with = vc.convert_to_mel(src, voice)
+    _, mel_without = plain.convert_to_mel(src, voice)
+    assert float((mel_with - mel_without).abs().mean()) > 0.005
+    # recordings in place of a voice: the same as the voice they make
+    again, _ = vc.convert(src, speech["p225_003"])
+    np.testing.assert_allclose(again, with_pitch, atol=1e-5)
