@@ -96,13 +96,16 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
             vc.model.decoder(vc.model.content_encoder(ssif), e)
 
     stages = {
-        "speaker (5 s ref)": lambda: vc.embed_speaker(target),
+        "speaker (5 s ref)": lambda: vc.target_voice(target),
         "mel": lambda: vc.source_mel(src),
         "SingleVC": singlevc,
         "MediumVC": mediumvc,
-        "vocoder": lambda: vc.vocode(converted),
-        "end to end": lambda: vc.convert(src, target),
     }
+    if vc.pitch is not None:
+        target_f0 = vc.target_voice(target).f0 or 150.0
+        stages["pitch"] = lambda: vc.shape_pitch(converted, src, target_f0)
+    stages["vocoder"] = lambda: vc.vocode(converted)
+    stages["end to end"] = lambda: vc.convert(src, target)
     return {name: _median_time(fn, repeats) for name, fn in stages.items()}
 
 
@@ -190,7 +193,7 @@ def run_benchmark(
                 continue
             times = _time_batched(vc, speech_like(s), target, batch, repeats)
             batched_rows.append({"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}})
-    names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"]
+    names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["pitch"] if vc.pitch is not None else []) + ["vocoder", "end to end"]
     print()
     print("| precision | input | " + " | ".join(names) + " | peak RSS |")
     print("|---|---|" + "---|" * len(names) + "---|")

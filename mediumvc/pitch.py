@@ -30,11 +30,12 @@ class PitchSettings:
     """How `impose_pitch` rebuilds the fine structure (stored in a model's config.json under "pitch").
 
     lifter: DCT coefficients (of 80) kept as the envelope; the rest is fine structure.
-    hnr_db: harmonics-to-noise ratio of the rebuilt voiced spectrum (the depth of the harmonic valleys).
+    hnr_db: harmonic peaks over the noise floor of the rebuilt spectrum (the depth of the harmonic valleys).
+    Defaults: the best of a sweep on held-out pairs (recipes/bundled-model/README.md, revision 4).
     """
 
     lifter: int = 20
-    hnr_db: float = 20.0
+    hnr_db: float = 30.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.lifter < 80:
@@ -95,7 +96,7 @@ def _yin_block(frames: np.ndarray, threshold: float = 0.15) -> tuple[np.ndarray,
     return SAMPLE_RATE / period, mid
 
 
-def track_f0(wav: np.ndarray, aperiodicity_max: float = 0.35, floor_db: float = -40.0) -> np.ndarray:
+def track_f0(wav: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -40.0) -> np.ndarray:
     """Waveform (N,) at 22.05 kHz -> F0 in Hz per mel frame (N // 256,); 0 where unvoiced.
 
     YIN on the mel's frame grid; a frame is voiced when its normalised difference at the period is
@@ -153,18 +154,21 @@ def harmonic_fine_structure(f0: np.ndarray, settings: PitchSettings = PitchSetti
 
     Each voiced frame's magnitude spectrum is the sum (in power) of the Hann window's response at every
     harmonic of F0, over a noise floor `hnr_db` below the harmonic peaks; unvoiced frames are the floor.
+    The floor has the random texture of real noise (exponential power per FFT bin, fixed seed, so the
+    result is deterministic): a flat floor made duller output in a listening-free probe (DNSMOS 2.90 vs 2.95).
     Computed in closed form per FFT bin from its nearest harmonics: no waveform is synthesised.
     """
     freqs = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT  # (513,)
     floor = (0.5 * 10 ** (-settings.hnr_db / 20)) ** 2
     out = np.zeros((len(f0), 80))
     basis = _mel_basis()
+    rng = np.random.default_rng(0)
     for s in range(0, len(f0), _BLOCK_FRAMES):
         block = np.asarray(f0[s : s + _BLOCK_FRAMES], dtype=np.float64)
         voiced = block > 0
         hz = np.where(voiced, block, 1.0)[:, None]  # (t, 1)
         nearest = np.rint(freqs[None, :] / hz)
-        power = np.full((len(block), len(freqs)), floor)
+        power = floor * rng.exponential(size=(len(block), len(freqs)))
         for step in (-2, -1, 0, 1, 2):
             h = nearest + step
             valid = (h >= 1) & (h * hz < SAMPLE_RATE / 2) & voiced[:, None]

@@ -52,7 +52,9 @@ def test_fine_structure_matches_the_mel_of_a_real_harmonic_tone():
     # a different pitch does not match: the test can fail
     other = harmonic_fine_structure(np.full(len(log_mel), f0 * 1.5))[10:-10, :40]
     assert np.corrcoef(measured.ravel(), other.ravel())[0, 1] < 0.3
-    assert np.abs(harmonic_fine_structure(np.zeros(5))).max() < 0.2  # unvoiced: nearly flat
+    unvoiced = harmonic_fine_structure(np.zeros(200))
+    np.testing.assert_array_equal(unvoiced, harmonic_fine_structure(np.zeros(200)))  # deterministic
+    assert np.abs(np.corrcoef(unvoiced[:, :40].mean(0), rebuilt.mean(0))[0, 1]) < 0.5  # noise: no comb
 
 
 @pytest.mark.parametrize("clip, factor", [("p226_003", 1.6), ("p225_003", 0.65)])
@@ -85,12 +87,12 @@ def test_transpose_keeps_unvoiced_frames_and_the_contour_shape():
 @pytest.fixture(scope="module")
 def pitch_model_dir(tmp_path_factory):
     torch.manual_seed(0)
-    config = dataclasses.replace(load_config("tiny"), pitch=PitchSettings(lifter=20, hnr_db=20.0))
+    config = dataclasses.replace(load_config("tiny"), pitch=PitchSettings(lifter=20, hnr_db=30.0))
     return save_model_dir(tmp_path_factory.mktemp("models") / "tiny_pitch", config, config.build())
 
 
 def test_pitch_settings_travel_in_the_model_directory(pitch_model_dir):
-    assert load_model_dir(pitch_model_dir, "cpu").config.pitch == PitchSettings(20, 20.0)
+    assert load_model_dir(pitch_model_dir, "cpu").config.pitch == PitchSettings(20, 30.0)
     raw = json.loads((pitch_model_dir / "config.json").read_text())
     raw["model"]["pitch"] = {"lifter": 200}
     (pitch_model_dir.parent / "bad").mkdir()
@@ -104,7 +106,7 @@ def test_pitch_settings_travel_in_the_model_directory(pitch_model_dir):
 def test_converter_applies_the_pitch_stage_only_when_it_knows_the_target_pitch(pitch_model_dir, speech):
     vc = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu")
     plain = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu", pitch=False)
-    assert vc.pitch == PitchSettings(20, 20.0) and plain.pitch is None
+    assert vc.pitch == PitchSettings(20, 30.0) and plain.pitch is None
     voice = vc.target_voice([speech["p225_003"]])
     assert isinstance(voice, TargetVoice) and 150 < voice.f0 < 300
     assert plain.target_voice([speech["p225_003"]]).f0 is None  # not measured when unused
