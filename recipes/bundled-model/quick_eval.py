@@ -5,7 +5,7 @@ model, embed with the default encoder (resemblyzer), and report the mean cosine 
 output to the target clip, next to the unconverted source's. The full metrics come from
 `mediumvc evaluate conversions`; this is the per-checkpoint signal used while training.
 `--wer` adds pocketsphinx WER of the output against the unconverted source's transcript, `--mos`
-DNSMOS overall of the output.
+DNSMOS overall of the output. A model with a pitch stage runs with it (`--no-pitch` leaves it out).
 
     python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs-limit 12] [--wer] [--mos]
 """
@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--wer", action="store_true", help="also pocketsphinx WER of the output vs the source's transcript")
     ap.add_argument("--mos", action="store_true", help="also DNSMOS overall of the output")
+    ap.add_argument("--no-pitch", action="store_true", help="leave out the models' pitch stage")
     args = ap.parse_args()
     import librosa
 
@@ -47,13 +48,14 @@ def main() -> None:
         rows = list(csv.DictReader(fh, delimiter="\t"))[: args.pairs_limit]
     results = {}
     for model_dir in args.models:
-        vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
+        vc = VoiceConverter.from_pretrained(model_dir, device="cpu", pitch=not args.no_pitch)
         enc = vc.speaker_encoder
         sims, floors, to_source, wers, mos = [], [], [], [], []
         for row in rows:
             source = load_audio(row["source"])[: int(args.seconds * SAMPLE_RATE)]
-            target = enc.embed([row["target"].split("|")[0]])
-            wav, _ = vc.convert(source, target)
+            voice = vc.target_voice([row["target"].split("|")[0]])  # d-vector + median F0 (the pitch stage's)
+            target = voice.dvector
+            wav, _ = vc.convert(source, voice)
             out, src = enc.embed([wav]), enc.embed([source])
             sims.append(float(out @ target))
             floors.append(float(src @ target))
