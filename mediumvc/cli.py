@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16"], help="storage precision of a MediumVC model (fp16 halves it)")
     p.add_argument("--card", help="Markdown file to ship as the model card (README.md in the directory)")
     p.add_argument("--pitch", nargs=2, type=float, metavar=("LIFTER", "HNR_DB"),
-                   help="add the pitch stage (mediumvc.pitch) with these settings, e.g. --pitch 20 20")
+                   help="add the pitch stage (mediumvc.pitch) with these settings; the bundled model: --pitch 20 30")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

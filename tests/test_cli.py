@@ -46,6 +46,12 @@ def test_readme_main_command_converts_the_bundled_samples_with_the_bundled_model
     wav, sr = sf.read(out)
     assert sr == 22050 and abs(len(wav) / sr - sf.info(SOURCE).duration) < 256 / 22050 + 1e-6
     assert np.isfinite(wav).all() and np.abs(wav).max() > 0.05  # speech, not silence
+    # the bundled model's pitch stage puts the output at the target's pitch (pyin, the evaluation's tracker)
+    from mediumvc.audio import load_audio
+    from mediumvc.evaluation.pitch import median_f0, semitones
+
+    target_f0 = median_f0(load_audio(TARGET), 22050)
+    assert abs(semitones(median_f0(wav.astype(np.float32), sr), target_f0)) < 1.5
 
 
 def test_folder_and_pairs_batches(tmp_path, tiny_model_dir, speech):
