@@ -103,19 +103,18 @@ def track_f0(wav: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -
     below `aperiodicity_max` and its level is within `floor_db` of the loudest frame.
     """
     frames = _framed(np.asarray(wav, dtype=np.float32))
-    f0 = np.zeros(len(frames))
-    aper = np.ones(len(frames))
-    for s in range(0, len(frames), _BLOCK_FRAMES):
-        f0[s : s + _BLOCK_FRAMES], aper[s : s + _BLOCK_FRAMES] = _yin_block(frames[s : s + _BLOCK_FRAMES])
-    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    f0, aper, rms = np.zeros(len(frames)), np.ones(len(frames)), np.zeros(len(frames))
+    for s in range(0, len(frames), _BLOCK_FRAMES):  # blocks: an hour's frames in float64 would be 2.5 GB
+        block = frames[s : s + _BLOCK_FRAMES]
+        f0[s : s + _BLOCK_FRAMES], aper[s : s + _BLOCK_FRAMES] = _yin_block(block)
+        rms[s : s + _BLOCK_FRAMES] = np.sqrt(np.mean(block.astype(np.float64) ** 2, axis=1) + 1e-12)
     loud = (20 * np.log10(rms / rms.max()) > floor_db) & (rms > 1e-4)  # digital silence is not voiced
     voiced = (aper < aperiodicity_max) & loud & np.isfinite(f0)
     # A 3-frame median over voiced neighbours removes single-frame octave jumps.
-    out = np.where(voiced, f0, 0.0)
-    smooth = out.copy()
-    for t in np.flatnonzero(voiced):
-        window = out[max(0, t - 1) : t + 2]
-        smooth[t] = np.median(window[window > 0])
+    padded = np.pad(np.where(voiced, f0, np.nan), 1, constant_values=np.nan)
+    neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]], axis=1)
+    with np.errstate(all="ignore"):
+        smooth = np.where(voiced, np.nanmedian(np.where(voiced[:, None], neighbours, 0.0), axis=1), 0.0)
     return smooth[: len(wav) // HOP_LENGTH]
 
 
