@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from conftest import voiced
-from mediumvc.audio import MelSpectrogram, normalize_mel
+from mediumvc.audio import MelSpectrogram, denormalize_mel, load_audio
 from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import load_config
 from mediumvc.converter import TargetVoice, VoiceConverter
 from mediumvc.errors import CheckpointError
-from mediumvc.pitch import PitchSettings, harmonic_fine_structure, impose_pitch, median_f0, track_f0, transpose_contour
+from mediumvc.pitch import PitchSettings, _envelope, harmonic_fine_structure, impose_pitch, median_f0, track_f0, transpose_contour
 
 
 def semitones(a: float, b: float) -> float:
@@ -35,17 +35,13 @@ def test_track_f0_finds_no_voice_in_noise_or_silence():
 
 
 def test_track_f0_on_real_speech(speech):
-    from mediumvc.audio import load_audio
-
-    female, male = median_f0(track_f0(load_audio(speech["p225_003"]))), median_f0(track_f0(load_audio(speech["p227_011"] if "p227_011" in speech else speech["p226_003"])))
+    female, male = median_f0(track_f0(load_audio(speech["p225_003"]))), median_f0(track_f0(load_audio(speech["p226_003"])))
     assert 150 < female < 300 and 70 < male < 160 and female > 1.3 * male
 
 
 def test_fine_structure_matches_the_mel_of_a_real_harmonic_tone():
     f0 = 180.0
     log_mel = MelSpectrogram()(torch.from_numpy(voiced(1.0, f0=f0))).numpy().astype(np.float64)
-    from mediumvc.pitch import _envelope
-
     measured = (log_mel - _envelope(log_mel, 20))[10:-10, :40]  # low bins: resolved harmonics
     rebuilt = harmonic_fine_structure(np.full(len(log_mel), f0))[10:-10, :40]
     assert np.corrcoef(measured.ravel(), rebuilt.ravel())[0, 1] > 0.7
@@ -59,8 +55,6 @@ def test_fine_structure_matches_the_mel_of_a_real_harmonic_tone():
 
 @pytest.mark.parametrize("clip, factor", [("p226_003", 1.6), ("p225_003", 0.65)])
 def test_impose_pitch_moves_the_vocoded_pitch_and_keeps_the_envelope(tiny_converter, speech, clip, factor):
-    from mediumvc.audio import load_audio
-
     src = load_audio(speech[clip])[: 3 * 22050]
     f0 = track_f0(src)
     start, goal = median_f0(f0), median_f0(f0) * factor
@@ -70,9 +64,6 @@ def test_impose_pitch_moves_the_vocoded_pitch_and_keeps_the_envelope(tiny_conver
     assert semitones(median_f0(track_f0(tiny_converter.vocode(moved))), goal) < 1.0
     assert semitones(median_f0(track_f0(tiny_converter.vocode(mel))), start) < 1.0
     # the smooth part (timbre, loudness) is kept
-    from mediumvc.pitch import _envelope
-    from mediumvc.audio import denormalize_mel
-
     env = lambda m: _envelope(denormalize_mel(m).numpy().astype(np.float64), 20)
     assert np.abs(env(moved) - env(mel)).mean() < 0.05 * np.abs(env(mel)).mean()
 
