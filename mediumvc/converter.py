@@ -91,10 +91,13 @@ class MelVocoder:
         return wav
 
     @torch.inference_mode()
+    def wav_mel(self, wav: np.ndarray) -> torch.Tensor:
+        """(N,) float32 at 22.05 kHz (as from `load_source`) -> normalised log-mel (T, 80), T = floor(N / 256)."""
+        return normalize_mel(self.mel(torch.from_numpy(wav).to(self.device)))
+
     def source_mel(self, source: AudioLike, name: str | None = None) -> torch.Tensor:
         """Source recording -> normalised log-mel (T, 80), T = floor(N / 256) at 22.05 kHz."""
-        wav = self.load_source(source, name=name)
-        return normalize_mel(self.mel(torch.from_numpy(wav).to(self.device)))
+        return self.wav_mel(self.load_source(source, name=name))
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor, progress: Callable[[float], None] | None = None) -> np.ndarray:
@@ -260,7 +263,7 @@ class VoiceConverter(MelVocoder):
         """Source + target (as for `convert`) -> (source mel, converted mel), both normalised (T, 80)."""
         voice = self.as_voice(target)
         wav = self.load_source(source, name=name)
-        mel = normalize_mel(self.mel(torch.from_numpy(wav).to(self.device)))
+        mel = self.wav_mel(wav)
         return mel, self.shape_pitch(self.convert_mel(mel, voice.dvector), wav, voice.f0)
 
     def convert(
