@@ -139,7 +139,8 @@ def _precompute_ssif(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    summary = precompute_ssif(args.store, args.singlevc, args.out, variants=args.variants, dropout=args.dropout, seed=args.seed)
+    summary = precompute_ssif(args.store, args.singlevc, args.out, variants=args.variants, dropout=args.dropout, seed=args.seed,
+                              device=args.device)
     print(f"{summary['out']}: SSIF of {summary['items']} utterances ({summary['computed']} computed, "
           f"{summary['skipped_existing']} already there); train MediumVC with --set data.ssif={summary['out']}")
     return 0
@@ -341,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", action="store_true", help="SingleVC's dropout on, as the original trained MediumVC")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (a GPU when there is one)")
     p.set_defaults(func=_precompute_ssif)
 
     p = sub.add_parser("train", help="train SingleVC, MediumVC or our d-vector from a feature store")

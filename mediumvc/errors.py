@@ -11,3 +11,7 @@ class AudioError(MediumVCError, ValueError):
 
 class CheckpointError(MediumVCError):
     """A model directory or weight file is missing, truncated, or does not match its config."""
+
+
+class DeviceError(MediumVCError, ValueError):
+    """A device or precision that this machine or torch cannot give (no GPU, a misspelt name)."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from mediumvc.errors import DeviceError
+
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -16,9 +18,12 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """'auto' (or None) -> CUDA when available, else CPU."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise DeviceError(f"unknown device {device!r}: use cpu, cuda, cuda:N or auto") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but torch sees no GPU: use --device cpu")
+        raise DeviceError("CUDA was asked for but torch sees no GPU: use --device cpu")
     return device
 
 
@@ -35,7 +40,7 @@ def cpu_has_native_bf16() -> bool:
 
 def check_precision(precision: str, device: torch.device) -> str:
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        raise DeviceError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
         warnings.warn("this CPU has no native bf16 (AVX-512 BF16 or AMX): bf16 will run much slower than fp32", stacklevel=3)
     return precision

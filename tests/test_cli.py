@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import soundfile as sf
+import torch
 
 from conftest import voiced
 
@@ -95,6 +96,11 @@ def test_bad_inputs_through_the_cli_are_one_line(tmp_path, tiny_model_dir, speec
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tmp_path / "nomodel", "-o", tmp_path / "o.wav")
     assert r.returncode == 2 and "no such directory" in r.stderr
+    # a device this machine cannot give: one line that names what to pass instead
+    devices = {"gpu": "unknown device", **({} if torch.cuda.is_available() else {"cuda": "use --device cpu"})}
+    for device, message in devices.items():
+        r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", tmp_path / "o.wav", "--device", device)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_benchmark_prints_every_stage(tmp_path):

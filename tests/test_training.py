@@ -134,6 +134,22 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
         train("mediumvc", fast, tmp_path / "mvc_ssif2")
 
 
+def test_a_trained_singlevc_brings_its_own_sizes(store, tmp_path):
+    """`singlevc: DIR` of other widths than the model preset's (a paper-width SingleVC under a small MediumVC)."""
+    from mediumvc.checkpoint import save_part_dir
+    from mediumvc.config import load_config
+    from mediumvc.nets import SingleVC
+    from mediumvc.training.train import build_task
+
+    wide = load_config("cpu-small").singlevc
+    assert wide != load_config("tiny").singlevc
+    svc_dir = save_part_dir(tmp_path / "svc", "singlevc", wide, SingleVC(wide).state_dict())
+    config = load_train_config(None, [f"data.store={store}", "model=tiny", f"singlevc={svc_dir}"])
+    net = build_task("mediumvc", config).net
+    assert net.singlevc.config == wide
+    assert net.config == load_config("tiny").mediumvc  # the rest keeps the preset's sizes
+
+
 def test_ranks_read_different_batches():
     from mediumvc.training.data import BatchStream
 

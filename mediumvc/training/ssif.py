@@ -58,15 +58,21 @@ def _save_npy(path: str, array: np.ndarray) -> None:
 
 @torch.no_grad()
 def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path, variants: int = 1,
-                    dropout: bool = False, seed: int = 0, progress: bool = True) -> dict:
-    """Run the SingleVC in `singlevc_dir` over every item of `store`; write SSIF into `out`."""
+                    dropout: bool = False, seed: int = 0, progress: bool = True, device: str = "cpu") -> dict:
+    """Run the SingleVC in `singlevc_dir` over every item of `store`; write SSIF into `out`.
+
+    `device`: "cpu", "cuda", "auto". Dropout draws differ between devices, so SSIF made with
+    `dropout=True` matches bit for bit only on the device that made it.
+    """
+    from mediumvc.runtime import resolve_device
     from tqdm import tqdm
 
     from mediumvc.checkpoint import load_part_dir
 
     if variants < 1:
         raise MediumVCError(f"--variants must be at least 1, got {variants}")
-    net = load_part_dir(singlevc_dir, "singlevc").net  # first: a clear error for a missing or broken directory
+    dev = resolve_device(device)
+    net = load_part_dir(singlevc_dir, "singlevc").net.to(dev)  # first: a clear error for a missing or broken directory
     out = Path(out)
     info = {"format": FORMAT, "version": 1, "singlevc": str(Path(singlevc_dir).resolve()), "singlevc_sha256": weights_digest(singlevc_dir),
             "store": str(Path(store).resolve()), "variants": variants, "dropout": dropout, "seed": seed}
@@ -80,8 +86,8 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
     rows = read_manifest(store)
     todo = [r for r in rows if not ssif_path(out, r["uid"]).is_file()]
     for row in tqdm(todo, desc="SSIF", unit="utt", disable=not progress):
-        mel = torch.from_numpy(read_item(item_path(Path(store), row["uid"]))["mel"].astype(np.float32))
+        mel = torch.from_numpy(read_item(item_path(Path(store), row["uid"]))["mel"].astype(np.float32)).to(dev)
         torch.manual_seed(seed * 1_000_003 + int(hashlib.sha256(row["uid"].encode()).hexdigest()[:12], 16))
-        ssif = torch.cat([net(mel[None]).clamp(0.0, 1.0) for _ in range(variants)])
+        ssif = torch.cat([net(mel[None]).clamp(0.0, 1.0) for _ in range(variants)]).cpu()
         atomic_write(ssif_path(out, row["uid"]), lambda tmp, a=ssif.numpy().astype(np.float16): _save_npy(tmp, a))
     return {"items": len(rows), "computed": len(todo), "skipped_existing": len(rows) - len(todo), "out": str(out)}

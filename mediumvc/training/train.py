@@ -4,8 +4,8 @@
     data:     feature store, speakers, batch size, crop (DataConfig)
     optim:    optimiser and the decay schedule (OptimConfig)
     trainer:  steps, precision, checkpoint/validation cadence, devices (TrainerConfig)
-    singlevc: (mediumvc only) a trained SingleVC directory, or `untrained` (the paper's MwuS);
-              MwoS is `model.singlevc: null`
+    singlevc: (mediumvc only) a trained SingleVC directory (its sizes replace the model config's
+              singlevc section), or `untrained` (the paper's MwuS); MwoS is `model.singlevc: null`
     init:     start from these weights (fine-tuning): a training checkpoint or an exported model
               directory of the same sizes; the optimiser starts fresh. Ignored when resuming.
     dvector:  (mediumvc only) our exported d-vector as the speaker encoder, instead of resemblyzer;
@@ -73,6 +73,10 @@ class TrainConfig:
 
     def model_config(self) -> ModelConfig:
         config = load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
+        if config.singlevc is not None and self.singlevc not in (None, "untrained"):
+            from mediumvc.checkpoint import load_part_dir  # a trained SingleVC brings its own sizes
+
+            config = dataclasses.replace(config, singlevc=load_part_dir(self.singlevc, "singlevc").config)
         if self.dvector:
             from mediumvc.checkpoint import load_part_dir
 
@@ -210,10 +214,7 @@ def build_task(task: str, config: TrainConfig):
         if config.singlevc != "untrained":
             from mediumvc.checkpoint import load_part_dir
 
-            trained = load_part_dir(config.singlevc, "singlevc")
-            if trained.config != model_cfg.singlevc:
-                raise MediumVCError(f"{config.singlevc} holds a SingleVC of other sizes than the model config asks for")
-            net.singlevc = trained.net
+            net.singlevc = load_part_dir(config.singlevc, "singlevc").net
     if config.data.ssif:
         from mediumvc.checkpoint import weights_digest
         from mediumvc.training.ssif import read_ssif_info
