@@ -162,6 +162,26 @@ def test_ranks_read_different_batches():
     assert torch.equal(next(ranks[0])["input"], single.batch(2)["input"])
 
 
+def test_input_warp_moves_formants_of_singlevc_inputs_only():
+    """data.input_warp: a spectral peak at 1 kHz lands at alpha x 1 kHz; targets are never warped."""
+    import numpy as np
+
+    from mediumvc.training.data import BatchStream, _mel_centres, warp_mel
+
+    centres = _mel_centres()
+    peak = np.zeros((3, 80), np.float32)
+    peak[:, np.argmin(abs(centres - 1000))] = 1.0
+    for alpha in (0.85, 1.2):
+        out = warp_mel(peak, alpha)
+        assert abs((out[0] * centres).sum() / out[0].sum() - alpha * 1000) < 40
+    assert np.array_equal(warp_mel(peak, 1.0), peak)
+    items = [{"uid": str(i), "speaker": "joe", "mel": np.random.default_rng(i).random((60, 80), np.float32),
+              "dvector": np.zeros(256, np.float32), "psdr": np.random.default_rng(i + 9).random((2, 60, 80), np.float32)} for i in range(4)]
+    plain, warped = (BatchStream(items, "singlevc", 2, 32, seed=0, input_warp=w).batch(0) for w in (None, (0.85, 1.2)))
+    assert torch.equal(plain["target"], warped["target"]) and not torch.allclose(plain["input"], warped["input"])
+    assert BatchStream(items, "mediumvc", 2, 32, seed=0, input_warp=(0.85, 1.2)).input_warp is None
+
+
 def test_two_process_ddp_on_cpu(store, tmp_path):
     out = tmp_path / "ddp"
     args = [sys.executable, "-m", "mediumvc", "train", "singlevc", "--out", str(out), "--set", f"data.store={store}",

@@ -7,6 +7,7 @@ would have seen, without saving any sampler state: the stream just restarts at t
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,9 @@ class DataConfig:
     psdr_online: str = ""
     psdr_low: int = -6
     psdr_high: int = 4
+    # SingleVC only, not in the paper: scale each input's frequency axis by a factor drawn from
+    # [low, high] (formants of longer / shorter vocal tracts than the target voice's), e.g. [0.85, 1.2]
+    input_warp: list[float] | None = None
     # d-vector (GE2E) only: N speakers x M utterances of seg_len frames; whole speakers held out for EER
     speakers_per_batch: int = 64
     utterances_per_speaker: int = 10
@@ -124,6 +128,26 @@ class OnlinePSDR:
         return mel[first : first + window.stop - window.start]
 
 
+@functools.cache
+def _mel_centres() -> np.ndarray:
+    import librosa
+
+    from mediumvc.audio import F_MAX, F_MIN, N_MELS
+
+    return librosa.mel_frequencies(N_MELS + 2, fmin=F_MIN, fmax=F_MAX)[1:-1]
+
+
+def warp_mel(mel: np.ndarray, alpha: float) -> np.ndarray:
+    """(T, 80) normalised log-mel -> the same with every frequency scaled by `alpha` (> 1: formants
+    up, as from a shorter vocal tract). Read off the bins' centre frequencies; the edges are held."""
+    centres = _mel_centres()
+    src = np.interp(centres / alpha, centres, np.arange(len(centres)))
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, len(centres) - 1)
+    w = (src - lo).astype(np.float32)
+    return (mel[:, lo].astype(np.float32) * (1 - w) + mel[:, hi].astype(np.float32) * w).astype(mel.dtype)
+
+
 def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray]) -> dict[str, torch.Tensor]:
     """Zero-pad to the longest (0 = silence in the normalised domain); mask True at padding."""
     lengths = torch.tensor([len(x) for x in inputs])
@@ -168,12 +192,15 @@ class BatchStream(IndexedBatches):
     task 'mediumvc': all utterances of one random speaker (the paper's same-speaker batches);
     input = target = the mel, with that utterance's own d-vector; with precomputed SSIF the
     input is one of the utterance's SSIF variants instead (the network then skips SingleVC).
+    `input_warp` (SingleVC): each input's frequency axis scaled by a factor drawn from that range.
     """
 
     def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
-                 rank: int = 0, world: int = 1, psdr_online: tuple[str, int, int] | None = None) -> None:
+                 rank: int = 0, world: int = 1, psdr_online: tuple[str, int, int] | None = None,
+                 input_warp: tuple[float, float] | None = None) -> None:
         super().__init__(seed, start, rank, world)
         self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
+        self.input_warp = tuple(input_warp) if input_warp and task == "singlevc" else None
         self.psdr_range = psdr_online[1:] if psdr_online else None
         self.shift_online = OnlinePSDR(psdr_online[0]) if psdr_online else None
         self.by_speaker: dict[str, list[int]] = {}
@@ -183,6 +210,7 @@ class BatchStream(IndexedBatches):
 
     def batch(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
+        warp_rng = np.random.default_rng([self.seed, index, 1])  # its own draws: warping leaves the crops as they were
         if self.task == "mediumvc":
             spk = self.speakers[int(rng.integers(len(self.speakers)))]
             pool = self.by_speaker[spk]
@@ -205,6 +233,8 @@ class BatchStream(IndexedBatches):
                 elif it.get("ssif") is not None:
                     source = it["ssif"][int(rng.integers(len(it["ssif"])))]
                 inputs.append(source[window])
+            if self.input_warp:
+                inputs[-1] = warp_mel(inputs[-1], float(warp_rng.uniform(*self.input_warp)))
             targets.append(it["mel"][window])
             dvecs.append(it["dvector"])
         return collate(inputs, targets, dvecs)

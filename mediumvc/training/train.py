@@ -168,7 +168,8 @@ class StoreBatches(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         stream = BatchStream(self.train_items, self.task, self.data.batch_size, self.data.crop_frames, self.cfg.seed, self.start,
-                             rank=self.trainer.global_rank, world=self.trainer.world_size, psdr_online=online_psdr(self.data, self.task))
+                             rank=self.trainer.global_rank, world=self.trainer.world_size, psdr_online=online_psdr(self.data, self.task),
+                             input_warp=self.data.input_warp)
         return DataLoader(stream, batch_size=None, num_workers=self.cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
