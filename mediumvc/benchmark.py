@@ -101,6 +101,8 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
         "SingleVC": singlevc,
         "MediumVC": mediumvc,
     }
+    if vc.detail is not None:
+        stages["detail"] = lambda: vc.add_detail(converted, mel)
     if vc.pitch is not None:
         target_f0 = vc.target_voice(target).f0 or 150.0
         stages["pitch"] = lambda: vc.shape_pitch(converted, src, target_f0)
@@ -193,7 +195,8 @@ def run_benchmark(
                 continue
             times = _time_batched(vc, speech_like(s), target, batch, repeats)
             batched_rows.append({"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}})
-    names = ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["pitch"] if vc.pitch is not None else []) + ["vocoder", "end to end"]
+    names = (["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["detail"] if vc.detail is not None else [])
+             + (["pitch"] if vc.pitch is not None else []) + ["vocoder", "end to end"])
     print()
     print("| precision | input | " + " | ".join(names) + " | peak RSS |")
     print("|---|---|" + "---|" * len(names) + "---|")

@@ -46,7 +46,7 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
 
-    options = {"pitch": not args.no_pitch} if args.method == "mediumvc" else {}
+    options = {"pitch": not args.no_pitch, "detail": not args.no_detail} if args.method == "mediumvc" else {}
     vc = make_method(args.method, model=args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds, **options)
     speakers: dict[tuple[Path, ...], object] = {}
     failures = []
@@ -182,12 +182,17 @@ def _export(args: argparse.Namespace) -> int:
         raise MediumVCError(f"{args.out} exists: pass --overwrite to replace it")
     import torch
 
+    from mediumvc.detail import DetailSettings
     from mediumvc.pitch import PitchSettings
 
     card = Path(args.card).read_text() if args.card else None
-    pitch = PitchSettings(int(args.pitch[0]), args.pitch[1]) if args.pitch else None
+    try:
+        pitch = PitchSettings(int(args.pitch[0]), args.pitch[1]) if args.pitch else None
+        detail = DetailSettings(args.detail[0], int(args.detail[1])) if args.detail else None
+    except ValueError as e:
+        raise MediumVCError(str(e)) from None
     dtype = torch.float16 if args.dtype == "fp16" else torch.float32
-    print(f"exported {export(args.checkpoint, args.out, dtype=dtype, card=card, pitch=pitch)}")
+    print(f"exported {export(args.checkpoint, args.out, dtype=dtype, card=card, pitch=pitch, detail=detail)}")
     return 0
 
 
@@ -294,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="mediumvc", choices=["mediumvc", "identity", "copy-synthesis", "dsp"],
                    help="mediumvc (default) or a baseline: the source itself, its copy synthesis, or WORLD pitch+formant shift")
     p.add_argument("--no-pitch", action="store_true", help="leave out the model's pitch stage (keep the network's own pitch)")
+    p.add_argument("--no-detail", action="store_true", help="leave out the model's source-detail stage (the networks' mel as is)")
     _add_runtime_args(p)
     p.set_defaults(func=_convert)
 
@@ -397,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--card", help="Markdown file to ship as the model card (README.md in the directory)")
     p.add_argument("--pitch", nargs=2, type=float, metavar=("LIFTER", "HNR_DB"),
                    help="add the pitch stage (mediumvc.pitch) with these settings; the bundled model: --pitch 20 30")
+    p.add_argument("--detail", nargs=2, type=float, metavar=("GAIN", "FRAMES"),
+                   help="add the source-detail stage (mediumvc.detail); the bundled model: --detail 0.5 13")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

