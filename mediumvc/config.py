@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from mediumvc.detail import DetailSettings
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
-from mediumvc.detail import DetailSettings
 from mediumvc.pitch import PitchSettings
 from mediumvc.speaker.dvector import DVectorConfig
 

@@ -26,9 +26,9 @@ from mediumvc.audio import (
     normalize_mel,
 )
 from mediumvc.checkpoint import load_model_dir
+from mediumvc.detail import DetailSettings, add_source_detail
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC
-from mediumvc.detail import DetailSettings, add_source_detail
 from mediumvc.pitch import PitchSettings, impose_pitch, median_f0, track_f0, transpose_contour
 from mediumvc.runtime import autocast, check_precision, resolve_device
 from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder

@@ -64,10 +64,10 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
     `device`: "cpu", "cuda", "auto". Dropout draws differ between devices, so SSIF made with
     `dropout=True` matches bit for bit only on the device that made it.
     """
-    from mediumvc.runtime import resolve_device
     from tqdm import tqdm
 
     from mediumvc.checkpoint import load_part_dir
+    from mediumvc.runtime import resolve_device
 
     if variants < 1:
         raise MediumVCError(f"--variants must be at least 1, got {variants}")
