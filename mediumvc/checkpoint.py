@@ -206,16 +206,25 @@ def weights_digest(model_dir: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def load_part_dir(path: str | os.PathLike, kind: str) -> LoadedPart:
-    fmt, config_cls, net_cls = _PARTS[kind]
-    path = Path(path)
-    cfg = path / CONFIG_FILE
-    meta = _read_meta(path, fmt)
+def _part_config(path: Path, kind: str, meta: dict[str, Any]):
     try:
-        config = config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta[kind].items()})
-        state = load_file(str(path / WEIGHTS_FILE))
+        return _PARTS[kind][1](**{k: tuple(v) if isinstance(v, list) else v for k, v in meta[kind].items()})
     except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{cfg}: invalid {kind} config ({e})") from None
+        raise CheckpointError(f"{path / CONFIG_FILE}: invalid {kind} config ({e})") from None
+
+
+def read_part_config(path: str | os.PathLike, kind: str):
+    """Only the sizes of a part directory (its config.json), without reading the weights."""
+    return _part_config(Path(path), kind, _read_meta(Path(path), _PARTS[kind][0]))
+
+
+def load_part_dir(path: str | os.PathLike, kind: str) -> LoadedPart:
+    fmt, _, net_cls = _PARTS[kind]
+    path = Path(path)
+    meta = _read_meta(path, fmt)
+    config = _part_config(path, kind, meta)
+    try:
+        state = load_file(str(path / WEIGHTS_FILE))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path / WEIGHTS_FILE} is missing, truncated or corrupt ({str(e)[:120]})") from None
     net = net_cls(config)

