@@ -101,11 +101,13 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
         "SingleVC": singlevc,
         "MediumVC": mediumvc,
     }
+    voice = vc.target_voice(target)
+    if vc.match is not None:
+        stages["match"] = lambda: vc.match_target(converted, voice.frames)
     if vc.detail is not None:
         stages["detail"] = lambda: vc.add_detail(converted, mel)
     if vc.pitch is not None:
-        target_f0 = vc.target_voice(target).f0 or 150.0
-        stages["pitch"] = lambda: vc.shape_pitch(converted, src, target_f0)
+        stages["pitch"] = lambda: vc.shape_pitch(converted, src, voice.f0 or 150.0)
     stages["vocoder"] = lambda: vc.vocode(converted)
     stages["end to end"] = lambda: vc.convert(src, target)
     return {name: _median_time(fn, repeats) for name, fn in stages.items()}
@@ -195,7 +197,8 @@ def run_benchmark(
                 continue
             times = _time_batched(vc, speech_like(s), target, batch, repeats)
             batched_rows.append({"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}})
-    names = (["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["detail"] if vc.detail is not None else [])
+    names = (["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["match"] if vc.match is not None else [])
+             + (["detail"] if vc.detail is not None else [])
              + (["pitch"] if vc.pitch is not None else []) + ["vocoder", "end to end"])
     print()
     print("| precision | input | " + " | ".join(names) + " | peak RSS |")

@@ -46,7 +46,7 @@ def _convert(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
 
-    options = {"pitch": not args.no_pitch, "detail": not args.no_detail} if args.method == "mediumvc" else {}
+    options = {"pitch": not args.no_pitch, "detail": not args.no_detail, "match": not args.no_match} if args.method == "mediumvc" else {}
     vc = make_method(args.method, model=args.model, device=args.device, precision=args.precision, max_seconds=args.max_seconds, **options)
     speakers: dict[tuple[Path, ...], object] = {}
     failures = []
@@ -183,16 +183,18 @@ def _export(args: argparse.Namespace) -> int:
     import torch
 
     from mediumvc.detail import DetailSettings
+    from mediumvc.matching import MatchSettings
     from mediumvc.pitch import PitchSettings
 
     card = Path(args.card).read_text() if args.card else None
     try:
         pitch = PitchSettings(int(args.pitch[0]), args.pitch[1]) if args.pitch else None
         detail = DetailSettings(args.detail[0], int(args.detail[1])) if args.detail else None
+        match = MatchSettings(args.match[0], int(args.match[1]), int(args.match[2])) if args.match else None
     except ValueError as e:
         raise MediumVCError(str(e)) from None
     dtype = torch.float16 if args.dtype == "fp16" else torch.float32
-    print(f"exported {export(args.checkpoint, args.out, dtype=dtype, card=card, pitch=pitch, detail=detail)}")
+    print(f"exported {export(args.checkpoint, args.out, dtype=dtype, card=card, pitch=pitch, detail=detail, match=match)}")
     return 0
 
 
@@ -300,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mediumvc (default) or a baseline: the source itself, its copy synthesis, or WORLD pitch+formant shift")
     p.add_argument("--no-pitch", action="store_true", help="leave out the model's pitch stage (keep the network's own pitch)")
     p.add_argument("--no-detail", action="store_true", help="leave out the model's source-detail stage (the networks' mel as is)")
+    p.add_argument("--no-match", action="store_true", help="leave out the model's target-matching stage")
     _add_runtime_args(p)
     p.set_defaults(func=_convert)
 
@@ -405,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the pitch stage (mediumvc.pitch) with these settings; the bundled model: --pitch 20 30")
     p.add_argument("--detail", nargs=2, type=float, metavar=("GAIN", "FRAMES"),
                    help="add the source-detail stage (mediumvc.detail); the bundled model: --detail 0.5 13")
+    p.add_argument("--match", nargs=3, type=float, metavar=("WEIGHT", "K", "FRAMES"),
+                   help="add the target-matching stage (mediumvc.matching); the bundled model: --match 1 8 13")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

@@ -13,6 +13,7 @@ import yaml
 
 from mediumvc.detail import DetailSettings
 from mediumvc.errors import CheckpointError
+from mediumvc.matching import MatchSettings
 from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
 from mediumvc.pitch import PitchSettings
@@ -33,7 +34,8 @@ class ModelConfig:
     pitch: the converter's pitch stage (`mediumvc.pitch`), or None (the paper: the network's output as is).
         Not part of the networks: adding or removing it needs no retraining.
     detail: the converter's source-detail stage (`mediumvc.detail`, before the pitch stage), or None.
-        Not part of the networks either.
+    match: the converter's target-matching stage (`mediumvc.matching`, before the detail stage), or None.
+        Neither is part of the networks.
     """
 
     mediumvc: MediumVCConfig = field(default_factory=MediumVCConfig)
@@ -43,6 +45,7 @@ class ModelConfig:
     vocoder: str = "hifigan-universal"
     pitch: PitchSettings | None = None
     detail: DetailSettings | None = None
+    match: MatchSettings | None = None
 
     def __post_init__(self) -> None:
         if self.speaker_encoder not in SPEAKER_ENCODERS:
@@ -64,7 +67,7 @@ class ModelConfig:
     def from_dict(cls, raw: dict[str, Any]) -> "ModelConfig":
         """Strict: unknown keys are errors, so a typo never silently falls back to a default."""
         sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig, "pitch": PitchSettings,
-                    "detail": DetailSettings}
+                    "detail": DetailSettings, "match": MatchSettings}
         _check_keys(raw, {f.name for f in fields(cls)}, "model config")
         kw: dict[str, Any] = {}
         for key, value in raw.items():

@@ -1,5 +1,5 @@
 """`VoiceConverter`: the Python API. Composes a speaker encoder, the networks and a vocoder,
-each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel [-> detail] [-> pitch] -> audio.
+each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel [-> match] [-> detail] [-> pitch] -> audio.
 
     vc = VoiceConverter.from_pretrained("path/to/model")
     voice = vc.target_voice(["target1.wav", "target2.wav"])
@@ -24,10 +24,12 @@ from mediumvc.audio import (
     load_audio,
     PEAK,
     normalize_mel,
+    peak_normalize,
 )
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.detail import DetailSettings, add_source_detail
 from mediumvc.errors import CheckpointError
+from mediumvc.matching import MatchSettings, match_target
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.pitch import PitchSettings, impose_pitch, median_f0, track_f0, transpose_contour
 from mediumvc.runtime import autocast, check_precision, resolve_device
@@ -131,10 +133,13 @@ class TargetVoice:
     dvector: (dim,) unit speaker embedding.
     f0: median F0 (Hz) of the target's voiced speech, for models with a pitch stage; None = unknown
         (the pitch stage is then skipped and the network's own pitch is kept).
+    frames: (U, 80) normalised mel frames of the recordings, for models with a target-matching stage;
+        None = not kept (the stage is then skipped).
     """
 
     dvector: torch.Tensor
     f0: float | None = None
+    frames: torch.Tensor | None = None
 
 
 class VoiceConverter(MelVocoder):
@@ -151,6 +156,7 @@ class VoiceConverter(MelVocoder):
         max_seconds: longest source accepted (checked before decoding the file).
         pitch: the pitch stage's settings (`mediumvc.pitch`), or None for the network's output as is.
         detail: the source-detail stage's settings (`mediumvc.detail`), or None.
+        match: the target-matching stage's settings (`mediumvc.matching`), or None.
     """
 
     def __init__(
@@ -165,10 +171,12 @@ class VoiceConverter(MelVocoder):
         max_seconds: float = 7200.0,
         pitch: PitchSettings | None = None,
         detail: DetailSettings | None = None,
+        match: MatchSettings | None = None,
     ) -> None:
         super().__init__(vocoder, device, precision, vocoder_chunk_seconds, max_seconds)
         self.pitch = pitch
         self.detail = detail
+        self.match = match
         self.model = model.eval().to(self.device)
         self.speaker_encoder = speaker_encoder.to(self.device)
         self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
@@ -176,11 +184,12 @@ class VoiceConverter(MelVocoder):
     @classmethod
     def from_pretrained(
         cls, path: str | Path | None = None, device: str | torch.device = "auto", precision: str = "fp32",
-        pitch: bool = True, detail: bool = True, **kwargs
+        pitch: bool = True, detail: bool = True, match: bool = True, **kwargs
     ) -> "VoiceConverter":
         """Load a model directory (config.json + model.safetensors); None = the bundled model.
 
-        pitch=False / detail=False leave out the model's pitch / source-detail stage (if its config has one).
+        pitch=False / detail=False / match=False leave out the model's pitch / source-detail / target-matching
+        stage (if its config has one).
         """
         if path is None:
             if not (BUNDLED_MODEL / "config.json").is_file():
@@ -198,20 +207,25 @@ class VoiceConverter(MelVocoder):
             vocoder = load_hifigan(Path(path) / config.vocoder)
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
         return cls(loaded.model, vocoder, encoder, device=device, precision=precision,
-                   pitch=config.pitch if pitch else None, detail=config.detail if detail else None, **kwargs)
+                   pitch=config.pitch if pitch else None, detail=config.detail if detail else None,
+                   match=config.match if match else None, **kwargs)
 
-    # -- the verbs: target_voice, convert (and source_mel -> convert_mel -> add_detail -> shape_pitch -> vocode)
+    # -- the verbs: target_voice, convert
+    #    (and source_mel -> convert_mel -> match_target -> add_detail -> shape_pitch -> vocode)
 
     def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> TargetVoice:
-        """Recordings of the target speaker -> their d-vector and, when the model has a pitch stage,
-        the median F0 of their voiced speech (over the first 2 minutes of each recording)."""
+        """Recordings of the target speaker -> their d-vector and what the model's stages need of them
+        (over the first 2 minutes of each recording): with a pitch stage, the median F0 of their voiced
+        speech; with a target-matching stage, their mel frames."""
         dvector = self.embed_speaker(recordings)
-        if self.pitch is None:
+        if self.pitch is None and self.match is None:
             return TargetVoice(dvector)
         recordings = [recordings] if is_single_recording(recordings) else list(recordings)
         limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE)
-        contours = [track_f0(load_audio(r, min_samples=HOP_LENGTH)[:limit]) for r in recordings]
-        return TargetVoice(dvector, median_f0(np.concatenate(contours)))
+        wavs = [peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit]) for r in recordings]  # as sources are
+        f0 = median_f0(np.concatenate([track_f0(w) for w in wavs])) if self.pitch is not None else None
+        frames = torch.cat([self.wav_mel(w) for w in wavs]) if self.match is not None else None
+        return TargetVoice(dvector, f0, frames)
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).
@@ -243,6 +257,11 @@ class VoiceConverter(MelVocoder):
             weight[s:e] += w
         return (out / weight).clamp(0.0, 1.0)
 
+    def match_target(self, converted: torch.Tensor, frames: torch.Tensor | None) -> torch.Tensor:
+        """The target-matching stage: the converted mel's (T, 80) slow part moved toward its nearest target
+        frames (U, 80) (see `mediumvc.matching`). A no-op without one or without the target's frames."""
+        return converted if self.match is None or frames is None else match_target(converted, frames, self.match)
+
     def add_detail(self, converted: torch.Tensor, source_mel: torch.Tensor) -> torch.Tensor:
         """The source-detail stage: the source mel's fast changes added to the converted mel, both (T, 80)
         (see `mediumvc.detail`). A no-op for a model without one."""
@@ -273,7 +292,8 @@ class VoiceConverter(MelVocoder):
         voice = self.as_voice(target)
         wav = self.load_source(source, name=name)
         mel = self.wav_mel(wav)
-        return mel, self.shape_pitch(self.add_detail(self.convert_mel(mel, voice.dvector), mel), wav, voice.f0)
+        converted = self.match_target(self.convert_mel(mel, voice.dvector), voice.frames)
+        return mel, self.shape_pitch(self.add_detail(converted, mel), wav, voice.f0)
 
     def convert(
         self, source: AudioLike, target: "TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]", name: str | None = None

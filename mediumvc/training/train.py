@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.detail import DetailSettings
+from mediumvc.matching import MatchSettings
 from mediumvc.pitch import PitchSettings
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.speaker import DVectorConfig
@@ -342,11 +343,12 @@ def _plain(obj):
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32, card: str | None = None,
-           pitch: PitchSettings | None = None, detail: DetailSettings | None = None) -> Path:
+           pitch: PitchSettings | None = None, detail: DetailSettings | None = None,
+           match: MatchSettings | None = None) -> Path:
     """A training checkpoint -> an inference directory (weights only, weight norm folded).
     `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
-    `pitch` / `detail` add the converter's pitch / source-detail stage to a MediumVC model's config
-    (no retraining needed)."""
+    `pitch` / `detail` / `match` add the converter's pitch / source-detail / target-matching stage to a
+    MediumVC model's config (no retraining needed)."""
     from mediumvc.checkpoint import save_model_dir, save_part_dir
 
     path = Path(checkpoint)
@@ -364,6 +366,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, dtype: torch.dtype = tor
         model_cfg = dataclasses.replace(model_cfg, pitch=pitch)
     if detail is not None:
         model_cfg = dataclasses.replace(model_cfg, detail=detail)
+    if match is not None:
+        model_cfg = dataclasses.replace(model_cfg, match=match)
     state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":

@@ -1,0 +1,66 @@
+"""The target-matching stage (not in the paper): the converted mel's slow part moved toward the target's own frames.
+
+A small MediumVC trained on a CPU gets a voice's average timbre but not how it colours each sound, so its
+output stays generic (resemblyzer similarity to the target 0.67 on held-out pairs, bundled revision 5). The
+target recordings hold that colouring: for each converted frame, the mean of its `k` nearest target
+frames (cosine on mean-removed normalised log-mels, as kNN-VC matches WavLM features) is the target saying
+the same sound. Only the slow part of that (its moving average over `frames` frames) replaces the output's
+own slow part, scaled by `weight`: the fast changes, where the words live, stay the output's. Runs after
+the networks and before the detail and pitch stages. Measured in recipes/bundled-model/README.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from mediumvc.detail import fast_changes
+
+# Output frames compared with the reference per step: bounds the (frames x reference frames) similarity
+# matrix at about 4096 x 10,000 floats (a 2-minute reference) for hour-long inputs.
+_CHUNK_FRAMES = 4096
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Stored in a model's config.json under "match". Defaults: the best of a sweep on held-out pairs."""
+
+    weight: float = 1.0
+    k: int = 8
+    frames: int = 13
+
+    def __post_init__(self) -> None:
+        if not 0 < self.weight <= 2:
+            raise ValueError(f"match.weight must be in (0, 2], not {self.weight}")
+        if not 1 <= self.k <= 256:
+            raise ValueError(f"match.k must be 1..256, not {self.k}")
+        if not (3 <= self.frames <= 63 and self.frames % 2 == 1):
+            raise ValueError(f"match.frames must be odd, 3..63, not {self.frames}")
+
+
+def nearest_frames(mel: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+    """(T, 80), reference (U, 80) -> (T, 80): each frame replaced by the mean of its k nearest reference
+    frames, by cosine similarity after removing each mel's own mean frame (a channel or loudness offset)."""
+    reference = reference.to(mel.device).float()
+    keys = F.normalize(reference - reference.mean(0), dim=1)
+    queries = F.normalize(mel.float() - mel.float().mean(0), dim=1)
+    k = min(k, len(reference))
+    out = torch.empty_like(queries)
+    for s in range(0, len(queries), _CHUNK_FRAMES):
+        idx = (queries[s:s + _CHUNK_FRAMES] @ keys.T).topk(k, dim=1).indices
+        out[s:s + _CHUNK_FRAMES] = reference[idx].mean(1)
+    return out
+
+
+def match_target(converted: torch.Tensor, reference: torch.Tensor, settings: MatchSettings) -> torch.Tensor:
+    """Converted (T, 80) + weight x (slow part of its nearest target frames - its own slow part), in [0, 1].
+
+    reference: the target recordings' normalised mel frames (U, 80), U >= 1."""
+    if reference.dim() != 2 or reference.shape[1] != converted.shape[1] or len(reference) == 0:
+        raise ValueError(f"target matching needs reference frames (U, {converted.shape[1]}), got {tuple(reference.shape)}")
+    matched = nearest_frames(converted, reference, settings.k)
+    # slow(x) = x - fast(x), so slow(matched) - slow(converted) = matched - converted - fast(matched - converted)
+    delta = matched - converted.float()
+    return (converted + settings.weight * (delta - fast_changes(delta, settings.frames))).clamp(0.0, 1.0)

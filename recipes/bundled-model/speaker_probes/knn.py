@@ -1,0 +1,58 @@
+"""Probe: pull each converted frame toward its nearest frames of the target recording (kNN on log-mels).
+
+The networks' output (T, 80) is already close to the target voice, so its frames find the target's frames of
+the same sound. Each output frame becomes (1 - A) x itself + A x the mean of its K nearest target frames
+(cosine on mean-removed normalised log-mels), then the detail and pitch stages as shipped. 11 quick pairs, 4 s.
+
+    python knn.py PAIRS.tsv MODEL_DIR [--variants A:K[:MODE] ...]
+
+MODE: "frame" (as above), "ctx" (frames matched on a 5-frame context), "slow" (only the 13-frame moving
+average of the matched frames replaces the output's own moving average: its fast changes stay), "slowctx"
+(both).
+"""
+import csv, sys, numpy as np, torch, librosa
+from mediumvc import SAMPLE_RATE, VoiceConverter, load_audio
+from mediumvc.evaluation.pitch import median_f0, semitones
+from mediumvc.evaluation.asr import Transcriber, wer
+from mediumvc.evaluation.quality import dnsmos
+torch.set_num_threads(1)
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))[:11]
+vc = VoiceConverter.from_pretrained(sys.argv[2], device="cpu"); enc = vc.speaker_encoder
+asr = Transcriber(); to16 = lambda w: librosa.resample(w, orig_sr=SAMPLE_RATE, target_sr=16000)
+VARIANTS = {"none": (0.0, 4, "frame")}
+for v in sys.argv[4:]:
+    a, k, mode = (v.split(":") + ["frame"])[:3]; VARIANTS[v] = (float(a), int(k), mode)
+def stack(m, c):  # (T, 80) -> (T, 80 * (2c + 1)): each frame with its c neighbours on either side
+    p = torch.nn.functional.pad(m.T[None], (c, c), mode="replicate")[0].T
+    return torch.cat([p[i:i + len(m)] for i in range(2 * c + 1)], 1)
+def slow(m, k=13):
+    p = torch.nn.functional.pad(m.T[None], (k // 2, k // 2), mode="replicate")
+    return torch.nn.functional.avg_pool1d(p, k, stride=1)[0].T
+def knn(mel, tmel, k, c=0):  # (T, 80), (U, 80) -> (T, 80): mean of each frame's k nearest target frames
+    f = torch.nn.functional.normalize(stack(mel - mel.mean(0), c), dim=1); g = torch.nn.functional.normalize(stack(tmel - tmel.mean(0), c), dim=1)
+    idx = (f @ g.T).topk(min(k, len(tmel)), dim=1).indices
+    return tmel[idx].mean(1)
+res = {}
+for row in rows:
+    source = vc.load_source(load_audio(row["source"])[: 4 * SAMPLE_RATE])
+    tpath = row["target"].split("|")[0]
+    voice = vc.target_voice([tpath]); tf0 = median_f0(load_audio(tpath), SAMPLE_RATE)
+    tmel = vc.source_mel(tpath)
+    ref = asr(to16(source))
+    mel = vc.wav_mel(source)
+    raw = vc.convert_mel(mel, voice.dvector)
+    for name, (a, k, mode) in VARIANTS.items():
+        if a == 0:
+            out = raw
+        elif mode.startswith("slow"):
+            out = (raw + a * (slow(knn(raw, tmel, k, 2 if mode == "slowctx" else 0)) - slow(raw))).clamp(0, 1)
+        else:
+            out = (1 - a) * raw + a * knn(raw, tmel, k, 2 if mode == "ctx" else 0)
+        w = vc.vocode(vc.shape_pitch(vc.add_detail(out, mel), source, voice.f0))
+        d = res.setdefault(name, {"sim": [], "src": [], "f0": [], "wer": [], "mos": []})
+        e = enc.embed([w]); d["sim"].append(float(e @ voice.dvector)); d["src"].append(float(e @ enc.embed([source])))
+        d["f0"].append(abs(semitones(median_f0(w, SAMPLE_RATE), tf0)))
+        d["wer"].append(wer(ref, asr(to16(w)))); d["mos"].append(dnsmos(to16(w))["ovrl"])
+    print(row["source"].split("/")[-1], {k: (round(v["sim"][-1], 3), round(v["wer"][-1], 2)) for k, v in res.items()}, flush=True)
+for k, d in res.items():
+    print(k, {m: round(float(np.nanmean(v)), 3) for m, v in d.items()})

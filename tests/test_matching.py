@@ -1,0 +1,92 @@
+"""The target-matching stage: the converted mel's slow part moved toward its nearest target frames."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import voiced
+from mediumvc.checkpoint import load_model_dir, save_model_dir
+from mediumvc.config import ModelConfig, load_config
+from mediumvc.converter import VoiceConverter
+from mediumvc.errors import CheckpointError
+from mediumvc.matching import MatchSettings, match_target, nearest_frames
+
+
+def _frames(n: int, seed: int) -> torch.Tensor:
+    """(n, 80) distinct frames in [0.2, 0.7]: smooth random spectra."""
+    g = torch.Generator().manual_seed(seed)
+    return 0.2 + 0.5 * torch.rand(n, 80, generator=g)
+
+
+def test_nearest_frames_finds_the_same_sound_despite_a_level_offset():
+    reference = _frames(30, 0)
+    order = torch.randperm(30, generator=torch.Generator().manual_seed(1))[:12]
+    queries = reference[order] + 0.15  # the same frames, louder: the mean-removed cosine ignores it
+    torch.testing.assert_close(nearest_frames(queries, reference, k=1), reference[order])
+    two = nearest_frames(queries, reference, k=2)
+    assert not torch.allclose(two, reference[order])  # k=2 averages in a second frame
+    assert nearest_frames(queries, reference[:1], k=8).shape == queries.shape  # k larger than the reference
+
+
+def test_match_target_moves_only_the_slow_part():
+    converted = _frames(60, 2)
+    # the target says the same sounds 0.1 higher in every bin: the whole offset is slow, so it all moves
+    out = match_target(converted, converted + 0.1, MatchSettings(weight=1.0, k=1, frames=9))
+    torch.testing.assert_close(out, converted + 0.1)
+    half = match_target(converted, converted + 0.1, MatchSettings(weight=0.5, k=1, frames=9))
+    torch.testing.assert_close(half, converted + 0.05)
+    # unrelated target frames: the output changes, but only slowly (a moving average of the frame-wise
+    # change), so the converted mel's own frame-to-frame changes stay
+    reference = _frames(40, 3)
+    moved = match_target(converted, reference, MatchSettings(weight=1.0, k=4, frames=9))
+    change, framewise = moved - converted, nearest_frames(converted, reference, 4) - converted
+    assert float(change.abs().mean()) > 0.01
+    roughness = lambda x: float(x.diff(dim=0).abs().mean())
+    assert roughness(change) < 0.2 * roughness(framewise)
+    assert moved.min() >= 0 and moved.max() <= 1
+    with pytest.raises(ValueError, match="reference frames"):
+        match_target(converted, torch.zeros(0, 80), MatchSettings())
+    with pytest.raises(ValueError, match="reference frames"):
+        match_target(converted, torch.zeros(10, 40), MatchSettings())
+
+
+@pytest.mark.parametrize("bad", [{"weight": 0.0}, {"weight": 2.5}, {"k": 0}, {"frames": 8}, {"frames": 65}])
+def test_bad_match_settings_are_refused(bad):
+    with pytest.raises(ValueError, match="match"):
+        MatchSettings(**bad)
+
+
+@pytest.fixture(scope="module")
+def match_model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    config = ModelConfig(**{**load_config("tiny").__dict__, "match": MatchSettings(1.0, 4, 9)})
+    return save_model_dir(tmp_path_factory.mktemp("models") / "match", config, config.build())
+
+
+def test_match_settings_travel_in_the_model_directory(match_model_dir, tmp_path):
+    assert load_model_dir(match_model_dir, "cpu").config.match == MatchSettings(1.0, 4, 9)
+    raw = json.loads((match_model_dir / "config.json").read_text())
+    raw["model"]["match"] = {"weight": 1.0, "k": 4, "frames": 10}
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    (tmp_path / "model.safetensors").write_bytes((match_model_dir / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="frames"):
+        load_model_dir(tmp_path, "cpu")
+
+
+def test_converter_matches_the_target_recordings_frames(match_model_dir, speech):
+    vc = VoiceConverter.from_pretrained(match_model_dir, device="cpu")
+    plain = VoiceConverter.from_pretrained(match_model_dir, device="cpu", match=False)
+    assert vc.match == MatchSettings(1.0, 4, 9) and plain.match is None
+    recordings = [speech["p225_003"], speech["p226_003"]]
+    voice = vc.target_voice(recordings)
+    # the frames of both recordings, each peak-normalised as a source is
+    expected = torch.cat([vc.source_mel(r) for r in recordings])
+    torch.testing.assert_close(voice.frames, expected)
+    assert plain.target_voice(recordings).frames is None  # nothing kept that no stage needs
+    src = voiced(1.5, f0=110.0)
+    _, matched = vc.convert_to_mel(src, voice)
+    _, unmatched = plain.convert_to_mel(src, voice)
+    mel = vc.source_mel(src)
+    torch.testing.assert_close(matched, match_target(plain.convert_mel(mel, voice.dvector), voice.frames, vc.match))
+    assert float((matched - unmatched).abs().mean()) > 1e-3
