@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detail", nargs=2, type=float, metavar=("GAIN", "FRAMES"),
                    help="add the source-detail stage (mediumvc.detail); the bundled model: --detail 0.5 13")
     p.add_argument("--match", nargs=3, type=float, metavar=("WEIGHT", "K", "FRAMES"),
-                   help="add the target-matching stage (mediumvc.matching); the bundled model: --match 1 8 13")
+                   help="add the target-matching stage (mediumvc.matching); the bundled model: --match 0.5 8 13")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=_export)
 

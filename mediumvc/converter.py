@@ -29,7 +29,7 @@ from mediumvc.audio import (
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.detail import DetailSettings, add_source_detail
 from mediumvc.errors import CheckpointError
-from mediumvc.matching import MatchSettings, match_target
+from mediumvc.matching import MatchSettings, match_target, reference_frames
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.pitch import PitchSettings, impose_pitch, median_f0, track_f0, transpose_contour
 from mediumvc.runtime import autocast, check_precision, resolve_device
@@ -222,10 +222,15 @@ class VoiceConverter(MelVocoder):
             return TargetVoice(dvector)
         recordings = [recordings] if is_single_recording(recordings) else list(recordings)
         limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE)
-        wavs = [peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit]) for r in recordings]  # as sources are
-        f0 = median_f0(np.concatenate([track_f0(w) for w in wavs])) if self.pitch is not None else None
-        frames = torch.cat([self.wav_mel(w) for w in wavs]) if self.match is not None else None
-        return TargetVoice(dvector, f0, frames)
+        contours, mels = [], []
+        for r in recordings:  # one recording in memory at a time
+            wav = peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit])  # as a source is
+            if self.pitch is not None:
+                contours.append(track_f0(wav))
+            if self.match is not None:
+                mels.append(self.wav_mel(wav))
+        f0 = median_f0(np.concatenate(contours)) if contours else None
+        return TargetVoice(dvector, f0, reference_frames(mels) if mels else None)
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).

@@ -16,18 +16,21 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.detail import fast_changes
 
-# Output frames compared with the reference per step: bounds the (frames x reference frames) similarity
-# matrix at about 4096 x 10,000 floats (a 2-minute reference) for hour-long inputs.
-_CHUNK_FRAMES = 4096
+# Reference frames kept (5 minutes): more recordings are thinned evenly, so a folder of targets costs no
+# more than this. With 1,024 output frames per step, the similarity matrix stays under 1,024 x 12,920
+# floats (53 MB) for any input length.
+MAX_REFERENCE_FRAMES = int(300 * SAMPLE_RATE / HOP_LENGTH)
+_CHUNK_FRAMES = 1024
 
 
 @dataclass(frozen=True)
 class MatchSettings:
     """Stored in a model's config.json under "match". Defaults: the best of a sweep on held-out pairs."""
 
-    weight: float = 1.0
+    weight: float = 0.5
     k: int = 8
     frames: int = 13
 
@@ -52,6 +55,14 @@ def nearest_frames(mel: torch.Tensor, reference: torch.Tensor, k: int) -> torch.
         idx = (queries[s:s + _CHUNK_FRAMES] @ keys.T).topk(k, dim=1).indices
         out[s:s + _CHUNK_FRAMES] = reference[idx].mean(1)
     return out
+
+
+def reference_frames(mels: list[torch.Tensor]) -> torch.Tensor:
+    """Normalised mels of the target recordings, each (U_i, 80) -> (U, 80) with U <= MAX_REFERENCE_FRAMES:
+    concatenated, and thinned to every n-th frame when longer (every recording keeps its share)."""
+    frames = torch.cat(mels)
+    step = -(-len(frames) // MAX_REFERENCE_FRAMES)  # ceil
+    return frames[::step]
 
 
 def match_target(converted: torch.Tensor, reference: torch.Tensor, settings: MatchSettings) -> torch.Tensor:

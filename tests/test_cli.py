@@ -101,6 +101,10 @@ def test_bad_inputs_through_the_cli_are_one_line(tmp_path, tiny_model_dir, speec
     for device, message in devices.items():
         r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", tmp_path / "o.wav", "--device", device)
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    # stage settings out of range at export: one line naming the setting
+    for flag, values, message in [("--match", ["0.5", "4", "8"], "match.frames"), ("--detail", ["3", "13"], "detail.gain")]:
+        r = run("export", tmp_path / "any.ckpt", tmp_path / "exported", flag, *values)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_benchmark_prints_every_stage(tmp_path):

@@ -10,7 +10,7 @@ from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.converter import VoiceConverter
 from mediumvc.errors import CheckpointError
-from mediumvc.matching import MatchSettings, match_target, nearest_frames
+from mediumvc.matching import MAX_REFERENCE_FRAMES, MatchSettings, match_target, nearest_frames, reference_frames
 
 
 def _frames(n: int, seed: int) -> torch.Tensor:
@@ -49,6 +49,15 @@ def test_match_target_moves_only_the_slow_part():
         match_target(converted, torch.zeros(0, 80), MatchSettings())
     with pytest.raises(ValueError, match="reference frames"):
         match_target(converted, torch.zeros(10, 40), MatchSettings())
+
+
+def test_reference_frames_are_bounded_and_keep_every_recording():
+    short = [_frames(100, 4), _frames(50, 5)]
+    torch.testing.assert_close(reference_frames(short), torch.cat(short))  # under the cap: all of them
+    many = [torch.full((MAX_REFERENCE_FRAMES // 2, 80), float(i) / 10) for i in range(5)]  # 2.5x the cap
+    kept = reference_frames(many)
+    assert len(kept) <= MAX_REFERENCE_FRAMES
+    assert sorted(set(kept[:, 0].tolist())) == pytest.approx([i / 10 for i in range(5)])  # each recording still there
 
 
 @pytest.mark.parametrize("bad", [{"weight": 0.0}, {"weight": 2.5}, {"k": 0}, {"frames": 8}, {"frames": 65}])

@@ -99,7 +99,13 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
                                       "model=tiny", f"singlevc={svc_dir}", "trainer.max_steps=8", *STEPS])
     last = train("mediumvc", config, tmp_path / "mvc")
     model_dir = export(last, tmp_path / "model")
+    from mediumvc.checkpoint import load_model_dir
     from mediumvc.converter import VoiceConverter
+    from mediumvc.matching import MatchSettings
+
+    staged = export(last, tmp_path / "staged", match=MatchSettings(0.5, 4, 9))  # converter stages ride along in config.json
+    assert load_model_dir(staged, "cpu").config.match == MatchSettings(0.5, 4, 9)
+    assert load_model_dir(model_dir, "cpu").config.match is None
 
     vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
     wav, sr = vc.convert(speech["p225_003"], speech["p226_003"])

@@ -8,7 +8,7 @@ the same sound. Each output frame becomes (1 - A) x itself + A x the mean of its
 
 MODE: "frame" (as above), "ctx" (frames matched on a 5-frame context), "slow" (only the 13-frame moving
 average of the matched frames replaces the output's own moving average: its fast changes stay), "slowctx"
-(both).
+(both); "slow-lowZ": "slow" with the lowest Z mel bins (the F0 range) left unmatched.
 """
 import csv, sys, numpy as np, torch, librosa
 from mediumvc import SAMPLE_RATE, VoiceConverter, load_audio
@@ -45,7 +45,10 @@ for row in rows:
         if a == 0:
             out = raw
         elif mode.startswith("slow"):
-            out = (raw + a * (slow(knn(raw, tmel, k, 2 if mode == "slowctx" else 0)) - slow(raw))).clamp(0, 1)
+            delta = a * (slow(knn(raw, tmel, k, 2 if mode == "slowctx" else 0)) - slow(raw))
+            if "-low" in mode:  # the lowest mel bins (the F0 range) left alone
+                delta[:, : int(mode.split("-low")[1])] = 0
+            out = (raw + delta).clamp(0, 1)
         else:
             out = (1 - a) * raw + a * knn(raw, tmel, k, 2 if mode == "ctx" else 0)
         w = vc.vocode(vc.shape_pitch(vc.add_detail(out, mel), source, voice.f0))
