@@ -8,7 +8,8 @@ the same sound. Each output frame becomes (1 - A) x itself + A x the mean of its
 
 MODE: "frame" (as above), "ctx" (frames matched on a 5-frame context), "slow" (only the 13-frame moving
 average of the matched frames replaces the output's own moving average: its fast changes stay), "slowctx"
-(both); "slow-lowZ": "slow" with the lowest Z mel bins (the F0 range) left unmatched.
+(both); "slow-lowZ": "slow" with the lowest Z mel bins (the F0 range) left unmatched;
+"slow-gate": "slow" faded out in the output's pauses (below its 10th level percentile, full from the 60th).
 """
 import csv, sys, numpy as np, torch, librosa
 from mediumvc import SAMPLE_RATE, VoiceConverter, load_audio
@@ -48,6 +49,9 @@ for row in rows:
             delta = a * (slow(knn(raw, tmel, k, 2 if mode == "slowctx" else 0)) - slow(raw))
             if "-low" in mode:  # the lowest mel bins (the F0 range) left alone
                 delta[:, : int(mode.split("-low")[1])] = 0
+            if mode.endswith("-gate"):  # pauses left alone: full change from the 60th level percentile up, none below the 10th
+                e = raw.mean(1); lo, hi = e.quantile(0.1), e.quantile(0.6)
+                delta = delta * ((e - lo) / (hi - lo)).clamp(0, 1)[:, None]
             out = (raw + delta).clamp(0, 1)
         else:
             out = (1 - a) * raw + a * knn(raw, tmel, k, 2 if mode == "ctx" else 0)
