@@ -28,7 +28,7 @@ _CHUNK_FRAMES = 1024
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """Stored in a model's config.json under "match". Defaults: the best of a sweep on held-out pairs."""
+    """Stored in a model's config.json under "match". Defaults: the bundled model's (recipe README, revision 6)."""
 
     weight: float = 0.5
     k: int = 8
