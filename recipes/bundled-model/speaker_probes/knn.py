@@ -11,15 +11,11 @@ average of the matched frames replaces the output's own moving average: its fast
 (both); "slow-lowZ": "slow" with the lowest Z mel bins (the F0 range) left unmatched;
 "slow-gate": "slow" faded out in the output's pauses (below its 10th level percentile, full from the 60th).
 """
-import csv, sys, numpy as np, torch, librosa
-from mediumvc import SAMPLE_RATE, VoiceConverter, load_audio
-from mediumvc.evaluation.pitch import median_f0, semitones
-from mediumvc.evaluation.asr import Transcriber, wer
-from mediumvc.evaluation.quality import dnsmos
+import sys, torch
+from mediumvc import VoiceConverter
+from common import Scores, quick_pairs
 torch.set_num_threads(1)
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))[:11]
-vc = VoiceConverter.from_pretrained(sys.argv[2], device="cpu"); enc = vc.speaker_encoder
-asr = Transcriber(); to16 = lambda w: librosa.resample(w, orig_sr=SAMPLE_RATE, target_sr=16000)
+vc = VoiceConverter.from_pretrained(sys.argv[2], device="cpu"); scores = Scores(vc.speaker_encoder)
 VARIANTS = {"none": (0.0, 4, "frame")}
 for v in sys.argv[4:]:
     a, k, mode = (v.split(":") + ["frame"])[:3]; VARIANTS[v] = (float(a), int(k), mode)
@@ -33,13 +29,8 @@ def knn(mel, tmel, k, c=0):  # (T, 80), (U, 80) -> (T, 80): mean of each frame's
     f = torch.nn.functional.normalize(stack(mel - mel.mean(0), c), dim=1); g = torch.nn.functional.normalize(stack(tmel - tmel.mean(0), c), dim=1)
     idx = (f @ g.T).topk(min(k, len(tmel)), dim=1).indices
     return tmel[idx].mean(1)
-res = {}
-for row in rows:
-    source = vc.load_source(load_audio(row["source"])[: 4 * SAMPLE_RATE])
-    tpath = row["target"].split("|")[0]
-    voice = vc.target_voice([tpath]); tf0 = median_f0(load_audio(tpath), SAMPLE_RATE)
+for label, source, tpath, voice, tf0 in quick_pairs(vc, sys.argv[1]):
     tmel = vc.source_mel(tpath)
-    ref = asr(to16(source))
     mel = vc.wav_mel(source)
     raw = vc.convert_mel(mel, voice.dvector)
     for name, (a, k, mode) in VARIANTS.items():
@@ -55,11 +46,6 @@ for row in rows:
             out = (raw + delta).clamp(0, 1)
         else:
             out = (1 - a) * raw + a * knn(raw, tmel, k, 2 if mode == "ctx" else 0)
-        w = vc.vocode(vc.shape_pitch(vc.add_detail(out, mel), source, voice.f0))
-        d = res.setdefault(name, {"sim": [], "src": [], "f0": [], "wer": [], "mos": []})
-        e = enc.embed([w]); d["sim"].append(float(e @ voice.dvector)); d["src"].append(float(e @ enc.embed([source])))
-        d["f0"].append(abs(semitones(median_f0(w, SAMPLE_RATE), tf0)))
-        d["wer"].append(wer(ref, asr(to16(w)))); d["mos"].append(dnsmos(to16(w))["ovrl"])
-    print(row["source"].split("/")[-1], {k: (round(v["sim"][-1], 3), round(v["wer"][-1], 2)) for k, v in res.items()}, flush=True)
-for k, d in res.items():
-    print(k, {m: round(float(np.nanmean(v)), 3) for m, v in d.items()})
+        scores.add(name, vc.vocode(vc.shape_pitch(vc.add_detail(out, mel), source, voice.f0)), source, voice, tf0)
+    scores.print_pair(label)
+scores.print_summary()
