@@ -1,7 +1,7 @@
 """Probe: fine-tune MediumVC on the target recording before converting (test-time speaker adaptation).
 
 The training objective on the target's own speech: rebuild its mel from its SSIF and its d-vector, random
-128-frame crops, Adam, STEPS steps; SingleVC stays frozen. Then convert with the detail and pitch stages as
+128-frame crops, Adam, STEPS steps; SingleVC stays frozen. Then convert with the model's match, detail and pitch stages as
 shipped. 11 quick pairs, 4 s.
 
     python adapt.py PAIRS.tsv MODEL_DIR [--variants STEPS:LR:PART ...]   (PART: all | decoder | eq)
@@ -38,7 +38,7 @@ for label, source, tpath, voice, tf0 in quick_pairs(vc, sys.argv[1]):
         t0 = time.time()
         vc.model, loss = (base, 0.0) if steps == 0 else adapt(tmel, voice.dvector, steps, lr, part)
         secs = time.time() - t0
-        wav = vc.vocode(vc.shape_pitch(vc.add_detail(vc.convert_mel(mel, voice.dvector), mel), source, voice.f0))
+        wav = vc.vocode(vc.shape_pitch(vc.add_detail(vc.match_target(vc.convert_mel(mel, voice.dvector), voice.frames), mel), source, voice.f0))
         scores.add(":".join(v), wav, source, voice, tf0, secs=secs, loss=loss)
     vc.model = base
     scores.print_pair(label)

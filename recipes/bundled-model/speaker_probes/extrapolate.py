@@ -1,7 +1,7 @@
 """Probe: push the target d-vector away from the training speakers' mean before the networks.
 
 d' = unit(d + B x (d - c)), c = the mean d-vector of the training speakers (one mean per speaker, from a
-feature store, held-out speakers excluded as in training). The detail and pitch stages as shipped.
+feature store, held-out speakers excluded as in training). The model's match, detail and pitch stages as shipped.
 11 quick pairs, 4 s.
 
     python extrapolate.py PAIRS.tsv MODEL_DIR STORE [--betas B ...]
@@ -25,6 +25,6 @@ for label, source, tpath, voice, tf0 in quick_pairs(vc, sys.argv[1]):
     mel = vc.wav_mel(source)
     for b in [0.0] + betas:
         d = torch.nn.functional.normalize(voice.dvector + b * (voice.dvector - centre), dim=0)
-        scores.add(f"b{b}", vc.vocode(vc.shape_pitch(vc.add_detail(vc.convert_mel(mel, d), mel), source, voice.f0)), source, voice, tf0)
+        scores.add(f"b{b}", vc.vocode(vc.shape_pitch(vc.add_detail(vc.match_target(vc.convert_mel(mel, d), voice.frames), mel), source, voice.f0)), source, voice, tf0)
     scores.print_pair(label)
 scores.print_summary()

@@ -23,7 +23,7 @@ def gv(out, tmel, name, cap=2.0):
     return (m + (out - m) * ratio).clamp(0, 1)
 for label, source, tpath, voice, tf0 in quick_pairs(vc, sys.argv[1]):
     tmel = vc.source_mel(tpath); mel = vc.wav_mel(source)
-    out = vc.add_detail(vc.convert_mel(mel, voice.dvector), mel)
+    out = vc.add_detail(vc.match_target(vc.convert_mel(mel, voice.dvector), voice.frames), mel)
     for name in VARIANTS:
         scores.add(name, vc.vocode(vc.shape_pitch(gv(out, tmel, name), source, voice.f0)), source, voice, tf0)
     scores.print_pair(label)
