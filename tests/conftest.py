@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -28,6 +30,16 @@ def voiced(seconds: float = 1.0, sr: int = 22050, f0: float = 140.0, seed: int =
     wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12))
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2
     return (0.3 * wave * envelope / 3 + 0.005 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def with_config_section(model_dir: Path, dest: Path, section: str, value: dict) -> Path:
+    """A copy of `model_dir` at `dest` whose config.json has `model.<section>` replaced by `value`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    raw = json.loads((model_dir / "config.json").read_text())
+    raw["model"][section] = value
+    (dest / "config.json").write_text(json.dumps(raw))
+    shutil.copyfile(model_dir / "model.safetensors", dest / "model.safetensors")
+    return dest
 
 
 @pytest.fixture(scope="session")

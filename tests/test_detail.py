@@ -1,11 +1,9 @@
 """The source-detail stage: the source's fast envelope changes added to the converted mel."""
 
-import json
-
 import pytest
 import torch
 
-from conftest import voiced
+from conftest import voiced, with_config_section
 from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.converter import VoiceConverter
@@ -48,12 +46,9 @@ def detail_model_dir(tmp_path_factory):
 
 def test_detail_settings_travel_in_the_model_directory(detail_model_dir, tmp_path):
     assert load_model_dir(detail_model_dir, "cpu").config.detail == DetailSettings(0.5, 9)
-    raw = json.loads((detail_model_dir / "config.json").read_text())
-    raw["model"]["detail"] = {"gain": 0.5, "frames": 10}
-    (tmp_path / "config.json").write_text(json.dumps(raw))
-    (tmp_path / "model.safetensors").write_bytes((detail_model_dir / "model.safetensors").read_bytes())
+    bad = with_config_section(detail_model_dir, tmp_path / "bad", "detail", {"gain": 0.5, "frames": 10})
     with pytest.raises(CheckpointError, match="frames"):
-        load_model_dir(tmp_path, "cpu")
+        load_model_dir(bad, "cpu")
 
 
 def test_converter_adds_exactly_the_source_detail(detail_model_dir, speech):

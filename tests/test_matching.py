@@ -1,11 +1,9 @@
 """The target-matching stage: the converted mel's slow part moved toward its nearest target frames."""
 
-import json
-
 import pytest
 import torch
 
-from conftest import voiced
+from conftest import voiced, with_config_section
 from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.converter import VoiceConverter
@@ -75,12 +73,9 @@ def match_model_dir(tmp_path_factory):
 
 def test_match_settings_travel_in_the_model_directory(match_model_dir, tmp_path):
     assert load_model_dir(match_model_dir, "cpu").config.match == MatchSettings(1.0, 4, 9)
-    raw = json.loads((match_model_dir / "config.json").read_text())
-    raw["model"]["match"] = {"weight": 1.0, "k": 4, "frames": 10}
-    (tmp_path / "config.json").write_text(json.dumps(raw))
-    (tmp_path / "model.safetensors").write_bytes((match_model_dir / "model.safetensors").read_bytes())
+    bad = with_config_section(match_model_dir, tmp_path / "bad", "match", {"weight": 1.0, "k": 4, "frames": 10})
     with pytest.raises(CheckpointError, match="frames"):
-        load_model_dir(tmp_path, "cpu")
+        load_model_dir(bad, "cpu")
 
 
 def test_converter_matches_the_target_recordings_frames(match_model_dir, speech):

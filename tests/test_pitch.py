@@ -1,13 +1,12 @@
 """The pitch stage: F0 tracking, the rebuilt harmonic fine structure, and the converter's use of it."""
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import voiced
+from conftest import voiced, with_config_section
 from mediumvc.audio import MelSpectrogram, denormalize_mel, load_audio
 from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import load_config
@@ -84,12 +83,7 @@ def pitch_model_dir(tmp_path_factory):
 
 def test_pitch_settings_travel_in_the_model_directory(pitch_model_dir):
     assert load_model_dir(pitch_model_dir, "cpu").config.pitch == PitchSettings(20, 30.0)
-    raw = json.loads((pitch_model_dir / "config.json").read_text())
-    raw["model"]["pitch"] = {"lifter": 200}
-    (pitch_model_dir.parent / "bad").mkdir()
-    bad = pitch_model_dir.parent / "bad"
-    (bad / "config.json").write_text(json.dumps(raw))
-    (bad / "model.safetensors").write_bytes((pitch_model_dir / "model.safetensors").read_bytes())
+    bad = with_config_section(pitch_model_dir, pitch_model_dir.parent / "bad", "pitch", {"lifter": 200})
     with pytest.raises(CheckpointError, match="lifter"):
         load_model_dir(bad, "cpu")
 
