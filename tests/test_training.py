@@ -368,3 +368,26 @@ def test_online_psdr_shifts_crops_in_place(store, tmp_path, monkeypatch):
     assert torch.load(ckpt, weights_only=True)["global_step"] == 2
     with pytest.raises(Exception, match="psdr_online"):
         load_items(DataConfig(store=str(store), speakers=["p226"]), need_psdr=True)
+
+
+def test_adversarial_loss_trains_a_discriminator_resumes_exactly_and_never_ships(store, tmp_path):
+    adv = ["loss.adversarial=0.1", "loss.feature_matching=0.2", "loss.disc_channels=8"]
+    straight = train("singlevc", singlevc_config(store, "trainer.max_steps=8", *adv), tmp_path / "a")
+    train("singlevc", singlevc_config(store, "trainer.max_steps=4", *adv), tmp_path / "b")
+    resumed = train("singlevc", singlevc_config(store, "trainer.max_steps=8", *adv), tmp_path / "b", resume=True)
+    a, b = weights(straight), weights(resumed)
+    assert any(k.startswith("disc.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed adversarial run drifted from an uninterrupted one"
+    ckpt = torch.load(straight, weights_only=True)
+    assert ckpt["global_step"] == 8 and ckpt["disc_optimizer"]["state"], "the discriminator's optimiser never stepped"
+    plain = weights(train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "c"))
+    assert not torch.equal(a["net.mel_linear2.weight"], plain["net.mel_linear2.weight"]), "the adversarial terms changed nothing"
+    metrics = (tmp_path / "a" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
+    assert "train/disc" in metrics and "train/fm" in metrics
+    from safetensors.torch import load_file
+
+    exported = export(straight, tmp_path / "singlevc")
+    assert not [k for k in load_file(exported / "model.safetensors") if "disc" in k]
+    # switched off when resumed: the discriminator's weights are dropped, training goes on
+    more = train("singlevc", singlevc_config(store, "trainer.max_steps=10"), tmp_path / "b", resume=True)
+    assert torch.load(more, weights_only=True)["global_step"] == 10 and not any(k.startswith("disc.") for k in weights(more))

@@ -1,5 +1,6 @@
 """Lightning modules for SingleVC (PSDR -> original, spec §2.4) and MediumVC (SSIF -> original,
-spec §3.5-3.6). Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps."""
+spec §3.5-3.6). Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optionally
+(not in the paper) a mel patch discriminator's adversarial and feature-matching terms (LossConfig)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 import lightning as L
 import torch
 
+from mediumvc.errors import MediumVCError
 from mediumvc.nets import MediumVC, SingleVC, add_weight_norm
+from mediumvc.nets.discriminator import DiscriminatorConfig, MelDiscriminator
 
 
 @dataclass
@@ -19,6 +22,23 @@ class OptimConfig:
     lr_decay: float = 0.995  # ExponentialLR gamma ...
     lr_decay_every: int = 5000  # ... applied every this many steps (the original: every 50/20 epochs)
     warmup_steps: int = 0
+
+
+@dataclass
+class LossConfig:
+    """What the networks are trained on. The paper: L1 only (both weights 0). With either weight above
+    0 a mel patch discriminator trains beside the network (least squares, its own AdamW) and the network
+    also minimises `adversarial` x its least-squares loss + `feature_matching` x the L1 between the
+    discriminator's feature maps of the predicted and the real mel: against L1's smoothing."""
+
+    adversarial: float = 0.0
+    feature_matching: float = 0.0
+    disc_lr: float = 2e-4
+    disc_channels: int = 32
+
+    @property
+    def adversarial_on(self) -> bool:
+        return self.adversarial > 0 or self.feature_matching > 0
 
 
 def masked_l1(pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -39,10 +59,45 @@ def lr_lambda(optim: OptimConfig):
 class ReconstructionTask(L.LightningModule):
     """Shared training loop; subclasses say what the network sees."""
 
-    def __init__(self, optim: OptimConfig, seed: int = 0) -> None:
+    def __init__(self, optim: OptimConfig, seed: int = 0, loss: LossConfig | None = None) -> None:
         super().__init__()
         self.optim = optim
         self.seed = seed
+        self.loss = loss or LossConfig()
+        self.disc = None
+        if self.loss.adversarial_on:
+            self.disc = MelDiscriminator(DiscriminatorConfig(channels=self.loss.disc_channels))
+            # Its own optimiser, stepped inside training_step, so Lightning keeps one optimiser and one
+            # global step per batch (resuming and max_steps mean what they say); saved in checkpoints below.
+            self._disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.loss.disc_lr, betas=(0.8, 0.99))
+
+    def setup(self, stage: str) -> None:
+        if self.disc is not None and self.trainer.world_size > 1:
+            raise MediumVCError("the adversarial loss (loss.adversarial / loss.feature_matching) trains on one device only: "
+                                "set trainer.devices=1 and trainer.num_nodes=1, or both loss weights to 0")
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self.disc is not None:
+            checkpoint["disc_optimizer"] = self._disc_opt.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # A run may switch the discriminator on or off when resumed: drop its weights, or start a fresh one.
+        state = checkpoint["state_dict"]
+        if self.disc is None:
+            for key in [k for k in state if k.startswith("disc.")]:
+                del state[key]
+            return
+        if not any(k.startswith("disc.") for k in state):
+            state.update({f"disc.{k}": v for k, v in self.disc.state_dict().items()})
+        elif "disc_optimizer" in checkpoint:
+            self._disc_opt.load_state_dict(checkpoint["disc_optimizer"])
+
+    def on_train_start(self) -> None:
+        if self.disc is not None:  # a restored optimiser state stays where it was loaded: follow the weights
+            for state in self._disc_opt.state.values():
+                for k, v in state.items():
+                    if torch.is_tensor(v) and k != "step":
+                        state[k] = v.to(self.device)
 
     def on_train_batch_start(self, batch, batch_idx):
         # Dropout noise as a function of (seed, step, rank): a resumed run draws exactly what an
@@ -53,10 +108,35 @@ class ReconstructionTask(L.LightningModule):
         raise NotImplementedError
 
     def training_step(self, batch: dict, _):
-        loss = masked_l1(self.predict_batch(batch), batch["target"], batch["lengths"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["lengths"]))
+        n = len(batch["lengths"])
+        pred = self.predict_batch(batch)
+        loss = l1 = masked_l1(pred, batch["target"], batch["lengths"])
+        if self.disc is not None:
+            loss = l1 + self.adversarial_terms(pred, batch["target"], batch["lengths"], n)
+        self.log("train/loss", l1, prog_bar=True, batch_size=n)  # L1 alone: comparable with runs without the discriminator
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=1)
         return loss
+
+    def adversarial_terms(self, pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor, n: int) -> torch.Tensor:
+        """One discriminator step on (target, pred), then the network's weighted adversarial and
+        feature-matching loss. Padding frames are zeroed in both, so they tell real from fake nothing."""
+        valid = (torch.arange(pred.shape[1], device=pred.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(pred.dtype)
+        real, fake = target * valid, pred * valid
+        self.disc.requires_grad_(True)
+        self._disc_opt.zero_grad(set_to_none=True)
+        real_logits, _ = self.disc(real)
+        fake_logits, _ = self.disc(fake.detach())
+        d_loss = ((real_logits - 1) ** 2).mean() + (fake_logits**2).mean()
+        d_loss.backward()
+        self._disc_opt.step()
+        self.disc.requires_grad_(False)  # the network's loss flows through it, but does not train it
+        logits, fake_features = self.disc(fake)
+        with torch.no_grad():
+            _, real_features = self.disc(real)
+        adv = ((logits - 1) ** 2).mean()
+        fm = torch.stack([(f - r).abs().mean() for f, r in zip(fake_features, real_features)]).mean()
+        self.log_dict({"train/disc": d_loss.detach(), "train/adv": adv.detach(), "train/fm": fm.detach()}, batch_size=n)
+        return self.loss.adversarial * adv + self.loss.feature_matching * fm
 
     def validation_step(self, batch: dict, batch_idx: int):
         pred = self.predict_batch(batch)
@@ -88,15 +168,15 @@ class ReconstructionTask(L.LightningModule):
                 tb.add_image(f"val/{name}_mel", image.unsqueeze(0).expand(3, -1, -1), step)
 
     def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
+        params = [p for name, p in self.named_parameters() if p.requires_grad and not name.startswith("disc.")]
         opt = torch.optim.AdamW(params, lr=self.optim.lr, betas=tuple(self.optim.betas), weight_decay=self.optim.weight_decay)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.optim))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
 class SingleVCTask(ReconstructionTask):
-    def __init__(self, net: SingleVC, optim: OptimConfig, seed: int = 0) -> None:
-        super().__init__(optim, seed)
+    def __init__(self, net: SingleVC, optim: OptimConfig, seed: int = 0, loss: LossConfig | None = None) -> None:
+        super().__init__(optim, seed, loss)
         self.net = add_weight_norm(net)
 
     def predict_batch(self, batch: dict) -> torch.Tensor:
@@ -109,8 +189,8 @@ class MediumVCTask(ReconstructionTask):
     `precomputed_ssif`: batches already hold SSIF (`mediumvc precompute-ssif`), so SingleVC is not run."""
 
     def __init__(self, net: MediumVC, optim: OptimConfig, singlevc_dropout: bool = True, seed: int = 0,
-                 precomputed_ssif: bool = False, speaker_net: torch.nn.Module | None = None) -> None:
-        super().__init__(optim, seed)
+                 precomputed_ssif: bool = False, speaker_net: torch.nn.Module | None = None, loss: LossConfig | None = None) -> None:
+        super().__init__(optim, seed, loss)
         self.net = net
         self.speaker_net = speaker_net  # frozen; kept in checkpoints so export can ship it (batches hold its d-vectors)
         add_weight_norm(net.content_encoder)

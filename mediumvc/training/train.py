@@ -3,6 +3,7 @@
     model:    network sizes (a bundled config name such as cpu-small, or the sections themselves)
     data:     feature store, speakers, batch size, crop (DataConfig)
     optim:    optimiser and the decay schedule (OptimConfig)
+    loss:     L1 (the paper), optionally plus a mel discriminator's adversarial terms (LossConfig)
     trainer:  steps, precision, checkpoint/validation cadence, devices (TrainerConfig)
     singlevc: (mediumvc only) a trained SingleVC directory (its sizes replace the model config's
               singlevc section), or `untrained` (the paper's MwuS); MwoS is `model.singlevc: null`
@@ -38,7 +39,7 @@ from mediumvc.pitch import PitchSettings
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.speaker import DVectorConfig
 from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, online_psdr, split_items
-from mediumvc.training.tasks import MediumVCTask, OptimConfig, SingleVCTask
+from mediumvc.training.tasks import LossConfig, MediumVCTask, OptimConfig, SingleVCTask
 
 TASKS = ("singlevc", "mediumvc", "dvector")
 
@@ -68,6 +69,7 @@ class TrainConfig:
     model: Any = "cpu-small"
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     singlevc: str | None = None
     init: str | None = None
@@ -114,7 +116,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
             raise MediumVCError(f"--set expects key=value (e.g. optim.lr=3e-4), got {item!r}")
         _set(raw, *item.split("=", 1))
     raw = _numbers(raw)
-    sections = {"data": DataConfig, "optim": OptimConfig, "trainer": TrainerConfig}
+    sections = {"data": DataConfig, "optim": OptimConfig, "loss": LossConfig, "trainer": TrainerConfig}
     kw: dict[str, Any] = {}
     for key, value in raw.items():
         if key in sections:
@@ -126,7 +128,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
         elif key in ("model", "singlevc", "init", "dvector"):
             kw[key] = value
         else:
-            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, trainer, singlevc, init, dvector)")
+            raise MediumVCError(f"unknown training config section {key!r} (model, data, optim, loss, trainer, singlevc, init, dvector)")
     config = TrainConfig(**kw)
     config.data.store = os.path.expanduser(config.data.store)
     config.data.ssif = os.path.expanduser(config.data.ssif)
@@ -182,6 +184,8 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
     if task == "dvector":
         if config.init:
             raise MediumVCError("init (fine-tuning) is for singlevc and mediumvc runs, not dvector")
+        if config.loss.adversarial_on:
+            raise MediumVCError("loss.adversarial / loss.feature_matching are for singlevc and mediumvc runs (mel outputs), not dvector")
         from mediumvc.training.dvector import DVectorTask, GE2EBatches, group_by_speaker, split_speakers
 
         model_cfg = config.model_config()
@@ -206,7 +210,7 @@ def build_task(task: str, config: TrainConfig):
             raise MediumVCError("the model config has no singlevc section to train")
         from mediumvc.nets import SingleVC
 
-        return SingleVCTask(SingleVC(model_cfg.singlevc), config.optim, config.trainer.seed)
+        return SingleVCTask(SingleVC(model_cfg.singlevc), config.optim, config.trainer.seed, config.loss)
     net = model_cfg.build()
     if model_cfg.singlevc is not None:
         if config.singlevc is None:
@@ -225,7 +229,7 @@ def build_task(task: str, config: TrainConfig):
             raise MediumVCError(f"data.ssif {config.data.ssif} was made by another SingleVC than `singlevc: {config.singlevc}`: "
                                 "precompute it again with that SingleVC, or drop data.ssif")
     return MediumVCTask(net, config.optim, config.trainer.singlevc_dropout, config.trainer.seed, precomputed_ssif=bool(config.data.ssif),
-                        speaker_net=_speaker_net(config))
+                        speaker_net=_speaker_net(config), loss=config.loss)
 
 
 def _speaker_net(config: TrainConfig):
