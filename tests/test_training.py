@@ -12,6 +12,7 @@ import torch
 
 from mediumvc.data.corpus import scan_corpus
 from mediumvc.data.store import StoreSettings, preprocess
+from mediumvc.errors import MediumVCError
 from mediumvc.training.train import export, load_train_config, train
 
 STEPS = ["trainer.val_every=4", "trainer.ckpt_every=4", "trainer.threads=1", "trainer.log_every=1"]
@@ -292,6 +293,9 @@ def test_config_overrides_parse_numbers(tmp_path):
     assert config.optim.lr == 1e-3 and config.trainer.max_steps == 2000 and config.data.store == "2e5-store"
     with pytest.raises(Exception, match="unknown key"):
         load_train_config(None, ["optim.learning_rate=1e-3"])
+    assert load_train_config(None, ["loss.adversarial=2e-2"]).loss.adversarial_on
+    with pytest.raises(MediumVCError, match="adversarial and feature_matching must be >= 0"):
+        load_train_config(None, ["loss.feature_matching=-1"])
 
 
 def trainable(module: torch.nn.Module) -> list[str]:

@@ -36,14 +36,23 @@ class LossConfig:
     disc_lr: float = 2e-4
     disc_channels: int = 32
 
+    def __post_init__(self) -> None:
+        if min(self.adversarial, self.feature_matching) < 0 or self.disc_lr <= 0 or self.disc_channels < 1:
+            raise MediumVCError(f"loss: adversarial and feature_matching must be >= 0, disc_lr > 0 and disc_channels >= 1, got {self}")
+
     @property
     def adversarial_on(self) -> bool:
         return self.adversarial > 0 or self.feature_matching > 0
 
 
+def valid_frames(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B,) lengths -> (B, frames, 1) bool, True on each utterance's own frames (not padding)."""
+    return (torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+
+
 def masked_l1(pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Per utterance: mean |pred - target| over its own frames x 80 bins; then the batch mean."""
-    valid = (torch.arange(pred.shape[1], device=pred.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+    valid = valid_frames(lengths, pred.shape[1])
     per_utt = ((pred - target).abs() * valid).sum(dim=(1, 2)) / (lengths.to(pred.dtype) * pred.shape[2])
     return per_utt.mean()
 
@@ -120,7 +129,7 @@ class ReconstructionTask(L.LightningModule):
     def adversarial_terms(self, pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor, n: int) -> torch.Tensor:
         """One discriminator step on (target, pred), then the network's weighted adversarial and
         feature-matching loss. Padding frames are zeroed in both, so they tell real from fake nothing."""
-        valid = (torch.arange(pred.shape[1], device=pred.device)[None, :] < lengths[:, None]).unsqueeze(-1).to(pred.dtype)
+        valid = valid_frames(lengths, pred.shape[1]).to(pred.dtype)
         real, fake = target * valid, pred * valid
         self.disc.requires_grad_(True)
         self._disc_opt.zero_grad(set_to_none=True)
