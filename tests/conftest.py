@@ -42,15 +42,22 @@ def with_config_section(model_dir: Path, dest: Path, section: str, value: dict) 
     return dest
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A randomly initialised model directory of the 'tiny' config: proves the path, not quality."""
+def save_tiny_model(dest: Path, **stages) -> Path:
+    """A randomly initialised (seed 0) model directory of the 'tiny' config at `dest`, with the
+    converter stages given (e.g. detail=DetailSettings(...)) in its config: proves the path, not quality."""
+    import dataclasses
+
     from mediumvc.checkpoint import save_model_dir
     from mediumvc.config import load_config
 
     torch.manual_seed(0)
-    config = load_config("tiny")
-    return save_model_dir(tmp_path_factory.mktemp("models") / "tiny", config, config.build())
+    config = dataclasses.replace(load_config("tiny"), **stages)
+    return save_model_dir(dest, config, config.build())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from conftest import voiced, with_config_section
-from mediumvc.checkpoint import load_model_dir, save_model_dir
-from mediumvc.config import ModelConfig, load_config
+from conftest import save_tiny_model, voiced, with_config_section
+from mediumvc.checkpoint import load_model_dir
 from mediumvc.converter import VoiceConverter
 from mediumvc.detail import DetailSettings, add_source_detail, fast_changes
 from mediumvc.errors import CheckpointError
@@ -39,9 +38,7 @@ def test_bad_detail_settings_are_refused(bad):
 
 @pytest.fixture(scope="module")
 def detail_model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    config = ModelConfig(**{**load_config("tiny").__dict__, "detail": DetailSettings(0.5, 9)})
-    return save_model_dir(tmp_path_factory.mktemp("models") / "detail", config, config.build())
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "detail", detail=DetailSettings(0.5, 9))
 
 
 def test_detail_settings_travel_in_the_model_directory(detail_model_dir, tmp_path):

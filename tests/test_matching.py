@@ -3,9 +3,8 @@
 import pytest
 import torch
 
-from conftest import voiced, with_config_section
-from mediumvc.checkpoint import load_model_dir, save_model_dir
-from mediumvc.config import ModelConfig, load_config
+from conftest import save_tiny_model, voiced, with_config_section
+from mediumvc.checkpoint import load_model_dir
 from mediumvc.converter import VoiceConverter
 from mediumvc.errors import CheckpointError
 from mediumvc.matching import MAX_REFERENCE_FRAMES, MatchSettings, match_target, nearest_frames, reference_frames
@@ -66,9 +65,7 @@ def test_bad_match_settings_are_refused(bad):
 
 @pytest.fixture(scope="module")
 def match_model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    config = ModelConfig(**{**load_config("tiny").__dict__, "match": MatchSettings(1.0, 4, 9)})
-    return save_model_dir(tmp_path_factory.mktemp("models") / "match", config, config.build())
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "match", match=MatchSettings(1.0, 4, 9))
 
 
 def test_match_settings_travel_in_the_model_directory(match_model_dir, tmp_path):
