@@ -31,10 +31,11 @@ class DetailSettings:
 
 
 def fast_changes(mel: torch.Tensor, frames: int) -> torch.Tensor:
-    """(T, 80) -> the same minus its centred moving average over `frames` frames (edges held)."""
+    """(..., T, 80) -> the same minus its centred moving average over `frames` frames (edges held)."""
     half = frames // 2
-    padded = torch.nn.functional.pad(mel.T[None].float(), (half, half), mode="replicate")
-    return mel - torch.nn.functional.avg_pool1d(padded, frames, stride=1)[0].T
+    flat = mel.reshape(-1, *mel.shape[-2:]).transpose(1, 2).float()  # (N, 80, T)
+    smooth = torch.nn.functional.avg_pool1d(torch.nn.functional.pad(flat, (half, half), mode="replicate"), frames, stride=1)
+    return mel - smooth.transpose(1, 2).reshape(mel.shape).to(mel.dtype)
 
 
 def add_source_detail(converted: torch.Tensor, source_mel: torch.Tensor, settings: DetailSettings) -> torch.Tensor:

@@ -395,3 +395,69 @@ def test_adversarial_loss_trains_a_discriminator_resumes_exactly_and_never_ships
     # switched off when resumed: the discriminator's weights are dropped, training goes on
     more = train("singlevc", singlevc_config(store, "trainer.max_steps=10"), tmp_path / "b", resume=True)
     assert torch.load(more, weights_only=True)["global_step"] == 10 and not any(k.startswith("disc.") for k in weights(more))
+
+
+def test_source_detail_sees_warped_target_copies_while_training_and_the_source_when_converting(store, tmp_path, speech):
+    """model.mediumvc.source_detail: the source's fast changes join the content through a zero-initialised
+    convolution; training batches carry a frequency-warped copy of the target, never the target itself."""
+    import numpy as np
+    import yaml
+
+    from mediumvc.checkpoint import load_model_dir
+    from mediumvc.config import CONFIG_DIR, load_config
+    from mediumvc.converter import VoiceConverter
+    from mediumvc.detail import fast_changes
+    from mediumvc.nets import MediumVC
+    from mediumvc.nets.mediumvc import MediumVCConfig
+    from mediumvc.training.data import BatchStream
+
+    # the network: starts as the one without it; reads the detail mel it is given, by default the source
+    plain_cfg = load_config("tiny").mediumvc
+    with_cfg = MediumVCConfig(**{**plain_cfg.__dict__, "source_detail": 5})
+    torch.manual_seed(0)
+    plain, detailed = MediumVC(plain_cfg).eval(), MediumVC(with_cfg).eval()
+    detailed.load_state_dict(plain.state_dict(), strict=False)
+    mel, other, spk = torch.rand(1, 40, 80), torch.rand(1, 40, 80), torch.randn(1, 256)
+    assert torch.equal(plain(mel, spk), detailed(mel, spk))
+    with torch.no_grad():
+        detailed.detail_in.weight.normal_(std=0.1)
+    assert torch.equal(detailed(mel, spk), detailed.from_ssif(mel, spk, mel))
+    assert not torch.allclose(detailed(mel, spk), detailed(mel, spk, detail_mel=other))
+    assert torch.allclose(detailed(mel, spk, detail_mel=other + 0.3), detailed(mel, spk, detail_mel=other), atol=1e-5)  # only fast changes
+    with pytest.raises(ValueError, match="detail mel"):
+        detailed.from_ssif(mel, spk)
+    with pytest.raises(ValueError, match="odd"):
+        MediumVCConfig(**{**plain_cfg.__dict__, "source_detail": 4})
+    assert torch.allclose(fast_changes(torch.stack([mel[0], other[0]]), 5)[1], fast_changes(other[0], 5))
+
+    # the batches: a warped copy of each target (crops unchanged), only for MediumVC with it on
+    items = [{"uid": str(i), "speaker": "s", "mel": np.random.default_rng(i).random((60, 80), np.float32),
+              "dvector": np.zeros(256, np.float32)} for i in range(3)]
+    off, on = BatchStream(items, "mediumvc", 2, 32, seed=0).batch(0), BatchStream(items, "mediumvc", 2, 32, seed=0, detail_warp=(0.85, 1.2)).batch(0)
+    assert "detail_mel" not in off and torch.equal(off["target"], on["target"])
+    assert on["detail_mel"].shape == on["target"].shape and not torch.allclose(on["detail_mel"], on["target"])
+    assert BatchStream(items, "singlevc", 2, 32, seed=0, detail_warp=(0.85, 1.2)).detail_warp is None
+
+    # trained through the real loop, exported, converting
+    cfg_path = tmp_path / "tiny-detail.yaml"
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["model"]["mediumvc"]["source_detail"] = 5
+    cfg_path.write_text(yaml.safe_dump(raw))
+    svc_dir = export(train("singlevc", singlevc_config(store, "trainer.max_steps=2"), tmp_path / "svc"), tmp_path / "svc_model")
+    args = [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", f"model={cfg_path}",
+            f"singlevc={svc_dir}", "trainer.max_steps=4", *STEPS]
+    model_dir = export(train("mediumvc", load_train_config(None, args), tmp_path / "mvc"), tmp_path / "model")
+    model = load_model_dir(model_dir, "cpu").model
+    assert model.config.source_detail == 5 and model.detail_in.weight.abs().sum() > 0  # it learned from zero
+    wav, sr = VoiceConverter.from_pretrained(model_dir, device="cpu").convert(speech["p225_003"], speech["p226_003"])
+    assert sr == 22050 and len(wav) > 0 and np.isfinite(wav).all()
+    with pytest.raises(MediumVCError, match="detail_warp"):
+        train("mediumvc", load_train_config(None, [*args, "data.detail_warp=[1.2, 0.85]"]), tmp_path / "bad")
+    # the training step feeds the batch's warped copy, not the source it would default to
+    from mediumvc.training.train import build_task
+
+    task = build_task("mediumvc", load_train_config(None, args)).eval()
+    with torch.no_grad():
+        task.net.detail_in.weight.normal_(std=0.1)
+    batch = {**{k: v[:1] for k, v in on.items()}, "dvector": torch.randn(1, 256)}  # (a zero d-vector would erase the content)
+    assert not torch.equal(task.predict_batch(batch), task.predict_batch({**batch, "detail_mel": batch["input"]}))

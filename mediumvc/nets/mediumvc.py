@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mediumvc.detail import fast_changes
 from mediumvc.nets.blocks import AttentionNorm, Convertor, ResBlock, res_stack
 from mediumvc.nets.singlevc import SingleVC
 
@@ -36,10 +37,15 @@ class MediumVCConfig:
     attention_prenorm: bool = False  # not in the paper: see AttentionNorm; True escapes the silent plateau
     ssif_skip: bool = False  # not in the paper: the decoder predicts a change to the SSIF (see MediumVC)
     speaker_eq: bool = False  # not in the paper: a per-mel-bin gain and offset from the d-vector (SpeakerEQ)
+    # not in the paper: frames of the moving average whose residual (the source's fast changes) joins the
+    # content (see MediumVC); 0 = off
+    source_detail: int = 0
 
     def __post_init__(self) -> None:
         if self.postnet_widths[-1] != self.n_mels:
             raise ValueError(f"postnet_widths must end at n_mels={self.n_mels}, got {self.postnet_widths}")
+        if self.source_detail and not (3 <= self.source_detail <= 63 and self.source_detail % 2 == 1):
+            raise ValueError(f"source_detail must be 0 (off) or odd, 3..63 frames, not {self.source_detail}")
 
 
 class ContentEncoder(nn.Module):
@@ -122,7 +128,14 @@ class MediumVC(nn.Module):
     alone is closer to the target (L1 0.10) than that decoder after thousands of CPU steps (0.13).
     With the skip the network starts at the SSIF and learns only the target speaker's changes.
 
+    `source_detail` (not in the paper): SingleVC smooths away the fast changes that carry many of the
+    words (consonant onsets, formant transitions). A zero-initialised convolution adds them, the detail
+    mel's residual from its own moving average, to the content. At inference the detail mel is the
+    source's; while training it is a frequency-warped copy of the target (so its formants do not give
+    the target voice away).
+
     forward: normalised source mel (B, T, 80), speaker d-vector (B, 256) [, pad mask (B, T)]
+             [, detail mel (B, T, 80), default the source mel]
              -> normalised converted mel (B, T, 80), >= 0 (clamp to [0, 1] before vocoding).
     """
 
@@ -133,17 +146,29 @@ class MediumVC(nn.Module):
         self.content_encoder = ContentEncoder(config)
         self.decoder = Decoder(config)
         self.speaker_eq = SpeakerEQ(config.speaker_dim, config.n_mels) if config.speaker_eq else None
+        self.detail_in = None
+        if config.source_detail:
+            self.detail_in = nn.Conv1d(config.n_mels, config.speaker_dim, 3, padding=1)
+            nn.init.zeros_(self.detail_in.weight)  # starts as the network without it (fine-tuning keeps its start)
+            nn.init.zeros_(self.detail_in.bias)
 
     def ssif(self, mel: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """SingleVC's output clamped to [0, 1] (or the mel itself without SingleVC). (B, T, 80)."""
         return mel if self.singlevc is None else self.singlevc(mel, pad_mask).clamp(0.0, 1.0)
 
-    def forward(self, mel: torch.Tensor, speaker: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
-        return self.from_ssif(self.ssif(mel, pad_mask), speaker)
+    def forward(self, mel: torch.Tensor, speaker: torch.Tensor, pad_mask: torch.Tensor | None = None,
+                detail_mel: torch.Tensor | None = None) -> torch.Tensor:
+        return self.from_ssif(self.ssif(mel, pad_mask), speaker, mel if detail_mel is None else detail_mel)
 
-    def from_ssif(self, ssif: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
-        """The stages after SingleVC: SSIF (B, T, 80) in [0, 1] + d-vector (B, 256) -> mel (B, T, 80)."""
-        y = self.decoder(self.content_encoder(ssif), speaker)
+    def from_ssif(self, ssif: torch.Tensor, speaker: torch.Tensor, detail_mel: torch.Tensor | None = None) -> torch.Tensor:
+        """The stages after SingleVC: SSIF (B, T, 80) in [0, 1] + d-vector (B, 256) [+ detail mel (B, T, 80),
+        needed with `source_detail`] -> mel (B, T, 80)."""
+        content = self.content_encoder(ssif)
+        if self.detail_in is not None:
+            if detail_mel is None:
+                raise ValueError("this MediumVC has source_detail on: pass the detail mel (the source's) too")
+            content = content + self.detail_in(fast_changes(detail_mel, self.config.source_detail).transpose(1, 2))
+        y = self.decoder(content, speaker)
         if self.config.ssif_skip:
             y = F.relu(ssif + y)
         return y if self.speaker_eq is None else self.speaker_eq(y, speaker)

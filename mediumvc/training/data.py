@@ -37,6 +37,9 @@ class DataConfig:
     # SingleVC only, not in the paper: scale each input's frequency axis by a factor drawn from
     # [low, high] (formants of longer / shorter vocal tracts than the target voice's), e.g. [0.85, 1.2]
     input_warp: list[float] | None = None
+    # MediumVC with model `source_detail` only: the network sees the fast changes of a copy of the target
+    # whose frequency axis is scaled by a factor drawn from [low, high], so they carry words, not the voice
+    detail_warp: list[float] = field(default_factory=lambda: [0.85, 1.2])
     # d-vector (GE2E) only: N speakers x M utterances of seg_len frames; whole speakers held out for EER
     speakers_per_batch: int = 64
     utterances_per_speaker: int = 10
@@ -148,18 +151,22 @@ def warp_mel(mel: np.ndarray, alpha: float) -> np.ndarray:
     return (mel[:, lo].astype(np.float32) * (1 - w) + mel[:, hi].astype(np.float32) * w).astype(mel.dtype)
 
 
-def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray]) -> dict[str, torch.Tensor]:
+def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray],
+            details: list[np.ndarray] | None = None) -> dict[str, torch.Tensor]:
     """Zero-pad to the longest (0 = silence in the normalised domain); mask True at padding."""
     lengths = torch.tensor([len(x) for x in inputs])
     t = int(lengths.max())
     pad = lambda xs: torch.stack([torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, t - len(x))) for x in xs])
-    return {
+    batch = {
         "input": pad(inputs),
         "target": pad(targets),
         "mask": torch.arange(t)[None, :] >= lengths[:, None],
         "lengths": lengths,
         "dvector": torch.from_numpy(np.stack(dvectors).astype(np.float32)),
     }
+    if details is not None:
+        batch["detail_mel"] = pad(details)
+    return batch
 
 
 class IndexedBatches(IterableDataset):
@@ -193,14 +200,17 @@ class BatchStream(IndexedBatches):
     input = target = the mel, with that utterance's own d-vector; with precomputed SSIF the
     input is one of the utterance's SSIF variants instead (the network then skips SingleVC).
     `input_warp` (SingleVC): each input's frequency axis scaled by a factor drawn from that range.
+    `detail_warp` (MediumVC with `source_detail`): batches also hold "detail_mel", the target with its
+    frequency axis scaled by a factor drawn from that range.
     """
 
     def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
                  rank: int = 0, world: int = 1, psdr_online: tuple[str, int, int] | None = None,
-                 input_warp: tuple[float, float] | None = None) -> None:
+                 input_warp: tuple[float, float] | None = None, detail_warp: tuple[float, float] | None = None) -> None:
         super().__init__(seed, start, rank, world)
         self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
         self.input_warp = tuple(input_warp) if input_warp and task == "singlevc" else None
+        self.detail_warp = tuple(detail_warp) if detail_warp and task == "mediumvc" else None
         self.psdr_range = psdr_online[1:] if psdr_online else None
         self.shift_online = OnlinePSDR(psdr_online[0]) if psdr_online else None
         self.by_speaker: dict[str, list[int]] = {}
@@ -217,7 +227,7 @@ class BatchStream(IndexedBatches):
             chosen = [pool[int(rng.integers(len(pool)))] for _ in range(self.batch_size)]
         else:
             chosen = [int(rng.integers(len(self.items))) for _ in range(self.batch_size)]
-        inputs, targets, dvecs = [], [], []
+        inputs, targets, dvecs, details = [], [], [], []
         for i in chosen:
             it = self.items[i]
             window = _crop(len(it["mel"]), self.crop, rng)
@@ -237,7 +247,9 @@ class BatchStream(IndexedBatches):
                 inputs[-1] = warp_mel(inputs[-1], float(warp_rng.uniform(*self.input_warp)))
             targets.append(it["mel"][window])
             dvecs.append(it["dvector"])
-        return collate(inputs, targets, dvecs)
+            if self.detail_warp:
+                details.append(warp_mel(targets[-1], float(warp_rng.uniform(*self.detail_warp))))
+        return collate(inputs, targets, dvecs, details if self.detail_warp else None)
 
 
 def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
@@ -246,7 +258,7 @@ def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
 
 
 def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int,
-                  psdr_online: tuple[str, int, int] | None = None) -> list[dict]:
+                  psdr_online: tuple[str, int, int] | None = None, detail_warp: tuple[float, float] | None = None) -> list[dict]:
     """The same validation batches at every validation (shifted once, here, when shifting online)."""
-    stream = BatchStream(items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online)
+    stream = BatchStream(items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online, detail_warp=detail_warp)
     return [stream.batch(i) for i in range(count)]

@@ -215,6 +215,7 @@ class MediumVCTask(ReconstructionTask):
             self.net.singlevc.train(self.singlevc_dropout)
 
     def predict_batch(self, batch: dict) -> torch.Tensor:
+        detail = batch.get("detail_mel")  # only for source_detail; then the target's warped copy, never the target
         if self.precomputed_ssif:
-            return self.net.from_ssif(batch["input"], batch["dvector"])
-        return self.net(batch["input"], batch["dvector"], batch["mask"])
+            return self.net.from_ssif(batch["input"], batch["dvector"], detail)
+        return self.net(batch["input"], batch["dvector"], batch["mask"], detail)

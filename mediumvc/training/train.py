@@ -85,6 +85,16 @@ class TrainConfig:
             config = dataclasses.replace(config, speaker_encoder="dvector", dvector=read_part_config(self.dvector, "dvector"))
         return config
 
+    def detail_warp(self, task: str) -> tuple[float, float] | None:
+        """data.detail_warp when a MediumVC with `source_detail` trains (its batches then carry detail mels)."""
+        model = self.model_config().mediumvc if task == "mediumvc" else None
+        if model is None or not model.source_detail:
+            return None
+        warp = self.data.detail_warp
+        if not (isinstance(warp, (list, tuple)) and len(warp) == 2 and 0 < warp[0] <= warp[1]):
+            raise MediumVCError(f"data.detail_warp must be [low, high] with 0 < low <= high (e.g. [0.85, 1.2]), not {warp}")
+        return float(warp[0]), float(warp[1])
+
 
 def _set(obj: dict, dotted: str, value: str) -> None:
     *parents, leaf = dotted.split(".")
@@ -164,14 +174,16 @@ class AtomicCheckpoint(ModelCheckpoint):
 class StoreBatches(L.LightningDataModule):
     """Builds the loaders once the trainer knows this process's rank (DDP shards by rank)."""
 
-    def __init__(self, train_items: list[dict], val_batches: list[dict], task: str, data: DataConfig, trainer: TrainerConfig, start: int) -> None:
+    def __init__(self, train_items: list[dict], val_batches: list[dict], task: str, data: DataConfig, trainer: TrainerConfig, start: int,
+                 detail_warp: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.train_items, self.val_batches, self.task, self.data, self.cfg, self.start = train_items, val_batches, task, data, trainer, start
+        self.detail_warp = detail_warp
 
     def train_dataloader(self) -> DataLoader:
         stream = BatchStream(self.train_items, self.task, self.data.batch_size, self.data.crop_frames, self.cfg.seed, self.start,
                              rank=self.trainer.global_rank, world=self.trainer.world_size, psdr_online=online_psdr(self.data, self.task),
-                             input_warp=self.data.input_warp)
+                             input_warp=self.data.input_warp, detail_warp=self.detail_warp)
         return DataLoader(stream, batch_size=None, num_workers=self.cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
@@ -199,8 +211,9 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
         init_weights(module.net, task, config.init)
     items = load_items(d, need_psdr=(task == "singlevc"))
     train_items, val_items = split_items(items, d.val_items, t.seed)
-    val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches, online_psdr(d, task)) if val_items else []
-    return module, StoreBatches(train_items, val, task, d, t, start), bool(val)
+    warp = config.detail_warp(task)
+    val = fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches, online_psdr(d, task), warp) if val_items else []
+    return module, StoreBatches(train_items, val, task, d, t, start, warp), bool(val)
 
 
 def build_task(task: str, config: TrainConfig):
