@@ -54,6 +54,9 @@ def test_store_contents_failures_and_reruns(corpus, tmp_path):
 
     again = preprocess(utts, store, settings, progress=False)
     assert again["computed"] == 0 and again["skipped_unchanged"] == 8
+    for u in utts:  # a copied corpus: new file times, same content -> nothing to redo
+        os.utime(u.path, ns=(u.path.stat().st_atime_ns, u.path.stat().st_mtime_ns + 10**9))
+    assert preprocess(utts, store, settings, progress=False)["skipped_unchanged"] == 8
     changed = next(u for u in utts if u.speaker == "p226")
     shutil.copy(next(u.path for u in utts if u.speaker == "p227" and "broken" not in u.path.name), changed.path)
     assert preprocess(utts, store, settings, progress=False)["computed"] == 1  # only the changed file

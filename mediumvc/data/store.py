@@ -8,11 +8,12 @@
     STORE/failures.tsv            files that could not be used, with the reason
 
 Each item is written atomically, so a killed run loses nothing it finished; a re-run skips items
-whose source file (size, mtime) and settings are unchanged and redoes the rest.
+whose source file (size and mtime, or else content) and settings are unchanged and redoes the rest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -73,17 +74,30 @@ def read_meta(path: Path) -> dict:
         return json.loads(str(z["meta"]))
 
 
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _source_stamp(path: Path) -> dict:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _file_digest(path)}
 
 
 def _is_current(path: Path, utt: Utterance, settings: StoreSettings) -> bool:
+    """An item is current when its settings match and its source is the same file: same size and time, or,
+    when only the time changed (a copied or re-checked-out corpus), the same content."""
     if not path.is_file():
         return False
     try:
         meta = read_meta(path)
-        return meta.get("stamp") == _source_stamp(utt.path) and meta.get("settings") == _settings_dict(settings)
+        stamp, st = meta.get("stamp") or {}, utt.path.stat()
+        if meta.get("settings") != _settings_dict(settings) or stamp.get("size") != st.st_size:
+            return False
+        return stamp.get("mtime_ns") == st.st_mtime_ns or ("sha256" in stamp and stamp["sha256"] == _file_digest(utt.path))
     except Exception:  # unreadable item (e.g. disk full during an old run): redo it
         return False
 
