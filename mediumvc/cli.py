@@ -238,6 +238,30 @@ def _make_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from mediumvc.evaluation.conversions import compare_results
+
+    def load(path: str) -> dict:
+        path = Path(path)
+        path = path / "results.json" if path.is_dir() else path
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise MediumVCError(f"{path}: not a results.json from `mediumvc evaluate conversions` ({type(e).__name__})") from None
+
+    a, b = load(args.a), load(args.b)
+    result = compare_results(a, b, args.methods[0], args.methods[1])
+    print(f"B - A, paired over the shared pairs, mean [95 % bootstrap interval]   A = {args.a}  B = {args.b}")
+    for metric, r in result.items():
+        print(f"{metric:20s} A {r['a']:.3f}  B {r['b']:.3f}  B-A {r['diff']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}]  "
+              f"{r['pairs']} pairs  B {r['verdict']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
 def _evaluate_conversions(args: argparse.Namespace) -> int:
     import json
 
@@ -398,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--encoder", default="resemblyzer", choices=["resemblyzer", "dvector"], help="speaker encoder of the judge")
     q.add_argument("--dvector", help="with --encoder dvector: a d-vector directory from `mediumvc export`")
     q.set_defaults(func=_evaluate_conversions)
+    q = ev.add_parser("compare", help="two evaluations of the same pairs, pair by pair: B - A with a paired 95 %% interval")
+    q.add_argument("a", help="report folder (or its results.json) of `evaluate conversions`: the reference")
+    q.add_argument("b", help="report folder (or its results.json): the candidate")
+    q.add_argument("--methods", nargs=2, default=["mediumvc", "mediumvc"], metavar=("METHOD_A", "METHOD_B"),
+                   help="which method's rows of each (default: mediumvc in both)")
+    q.add_argument("--json", help="also write the comparison to this JSON file")
+    q.set_defaults(func=_evaluate_compare)
 
     p = sub.add_parser("export", help="training checkpoint -> inference directory")
     p.add_argument("checkpoint")

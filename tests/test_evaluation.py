@@ -11,7 +11,8 @@ import pytest
 
 from conftest import voiced
 from mediumvc.evaluation.asr import cer, wer
-from mediumvc.evaluation.conversions import bootstrap_ci
+from mediumvc.errors import MediumVCError
+from mediumvc.evaluation.conversions import bootstrap_ci, compare_results
 from mediumvc.evaluation.pitch import median_f0, semitones
 from mediumvc.psdr import pitch_shift
 
@@ -34,6 +35,27 @@ def test_bootstrap_interval():
     assert mean == low == high == 0.5
     mean, low, high = bootstrap_ci(list(np.linspace(0, 1, 101)) + [float("nan")])
     assert mean == pytest.approx(0.5) and low < 0.5 < high and high - low < 0.25
+
+
+def test_paired_comparison_sees_a_small_shift_the_spread_hides():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.4, 0.9, 40)  # a wide spread across pairs, as between speakers
+    rows = lambda method, sim, wer: [{"pair": f"p{i}", "method": method, "failed": 0, "sim_target": float(s), "wer": float(w)}
+                                     for i, (s, w) in enumerate(zip(sim, wer))]
+    a = {"rows": rows("mediumvc", base, base)}
+    b = {"rows": rows("mediumvc", base + 0.01 + rng.normal(0, 0.005, 40), base + rng.normal(0, 0.02, 40))[::-1]}  # order must not matter
+    assert bootstrap_ci(list(base + 0.01))[1] < base.mean()  # the per-model intervals overlap ...
+    result = compare_results(a, b)
+    assert result["sim_target"]["verdict"] == "better" and result["sim_target"]["diff"] == pytest.approx(0.01, abs=0.003)
+    assert result["wer"]["verdict"] == "within noise" and result["sim_target"]["pairs"] == 40
+    assert compare_results(b, a)["sim_target"]["verdict"] == "worse"
+    b["rows"][0]["wer"] += 5  # one wildly worse pair on a lower-is-better metric
+    assert compare_results(a, b)["wer"]["diff"] > 0.1
+    assert compare_results({"rows": a["rows"][:3]}, b)["sim_target"]["verdict"] == "too few pairs"
+    with pytest.raises(MediumVCError, match="no measured rows of method 'dsp'"):
+        compare_results(a, b, "dsp")
+    with pytest.raises(MediumVCError, match="share no pairs"):
+        compare_results(a, {"rows": [{**r, "pair": "other" + r["pair"]} for r in b["rows"]]})
 
 
 def test_trials_are_balanced_and_seeded(tmp_path):
@@ -88,6 +110,12 @@ def test_evaluate_commands_build_the_report(tmp_path, speech):
     assert html.count("<audio") == 5 and "eer.png" in html
     for ref in ("summary.csv", "pairs.csv", "eer.png"):
         assert (report / ref).is_file()
+    r = run("evaluate", "compare", report, report / "results.json", "--methods", "identity", "dsp", "--json", tmp_path / "cmp.json")
+    assert r.returncode == 0, r.stderr
+    compared = json.loads((tmp_path / "cmp.json").read_text())
+    assert compared["f0_error_semitones"]["diff"] < 0 and compared["sim_target"]["pairs"] == 1 and "f0_error_semitones" in r.stdout
+    r = run("evaluate", "compare", report, tmp_path / "nowhere")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "not a results.json" in r.stderr
 
     shot = tmp_path / "report.png"  # the page as a person sees it
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

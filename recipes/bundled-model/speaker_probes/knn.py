@@ -9,7 +9,9 @@ the same sound. Each output frame becomes (1 - A) x itself + A x the mean of its
 MODE: "frame" (as above), "ctx" (frames matched on a 5-frame context), "slow" (only the 13-frame moving
 average of the matched frames replaces the output's own moving average: its fast changes stay), "slowctx"
 (both); "slow-lowZ": "slow" with the lowest Z mel bins (the F0 range) left unmatched;
-"slow-gate": "slow" faded out in the output's pauses (below its 10th level percentile, full from the 60th).
+"slow-gate": "slow" faded out in the output's pauses (below its 10th level percentile, full from the 60th);
+"slow-level": "slow" with each frame's level kept (the change's mean over the mel bins removed): only the
+spectral shape moves, so pauses do not take the target recording's level.
 """
 import sys, torch
 from mediumvc import VoiceConverter
@@ -43,6 +45,8 @@ for label, source, tpath, voice, tf0 in quick_pairs(vc, sys.argv[1]):
             if mode.endswith("-gate"):  # pauses left alone: full change from the 60th level percentile up, none below the 10th
                 e = raw.mean(1); lo, hi = e.quantile(0.1), e.quantile(0.6)
                 delta = delta * ((e - lo) / (hi - lo)).clamp(0, 1)[:, None]
+            if mode.endswith("-level"):  # spectral shape only: each frame's mean over the bins unchanged
+                delta = delta - delta.mean(1, keepdim=True)
             out = (raw + delta).clamp(0, 1)
         else:
             out = (1 - a) * raw + a * knn(raw, tmel, k, 2 if mode == "ctx" else 0)
