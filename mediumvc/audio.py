@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Union
@@ -22,6 +21,7 @@ import torch
 from torch import nn
 
 from mediumvc.errors import AudioError
+from mediumvc.files import atomic_write
 
 SAMPLE_RATE = 22050
 N_FFT = 1024
@@ -175,18 +175,8 @@ def peak_normalize(wav: np.ndarray | torch.Tensor, peak: float = PEAK):
 
 def save_wav(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE, subtype: str = "PCM_16") -> Path:
     """Write a mono WAV atomically: a killed process never leaves a half-written file at `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wav = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, wav, sr, subtype=subtype, format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: sf.write(tmp, wav, sr, subtype=subtype, format="WAV"))
 
 
 def num_frames(num_samples: int) -> int:

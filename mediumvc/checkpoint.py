@@ -23,6 +23,7 @@ from torch import nn
 
 from mediumvc.config import ModelConfig
 from mediumvc.errors import CheckpointError
+from mediumvc.files import open_up
 from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
@@ -83,6 +84,7 @@ def _write_dir(path: Path, state: dict[str, torch.Tensor], meta: dict, card: str
         (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         if card:
             (staging / CARD_FILE).write_text(card)
+        open_up(staging)
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")

@@ -1,6 +1,7 @@
 """The real command line, in subprocesses: single file, folder, pairs file, overwrite rules, errors."""
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -18,13 +19,19 @@ def run(*args, cwd=None):
 
 def test_create_model_then_convert_one_file(tmp_path, speech):
     model = tmp_path / "rand"
-    r = run("create-model", model, "--config", "tiny")
-    assert r.returncode == 0, r.stderr
-    assert (model / "config.json").is_file() and (model / "model.safetensors").is_file()
-    out = tmp_path / "out.wav"
-    r = run("convert", speech["p225_003"], "--target", speech["p226_003"], speech["p227_003"], "-m", model, "-o", out, "--threads", "2")
+    umask = os.umask(0o022)  # the usual one: what was written must be readable by others (shared disks, servers)
+    try:
+        r = run("create-model", model, "--config", "tiny")
+        assert r.returncode == 0, r.stderr
+        out = tmp_path / "out.wav"
+        r = run("convert", speech["p225_003"], "--target", speech["p226_003"], speech["p227_003"], "-m", model, "-o", out, "--threads", "2")
+    finally:
+        os.umask(umask)
     assert r.returncode == 0, r.stderr
     assert f"wrote {out}" in r.stdout
+    assert (model / "config.json").is_file() and (model / "model.safetensors").is_file()
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
+    assert (mode(model), mode(model / "model.safetensors"), mode(model / "config.json"), mode(out)) == (0o755, 0o644, 0o644, 0o644)
     info, src = sf.info(out), sf.info(speech["p225_003"])
     assert info.samplerate == 22050 and info.channels == 1
     assert abs(info.duration - src.duration) < 256 / 22050 + 1e-6  # same length to a hop

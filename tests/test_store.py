@@ -3,6 +3,7 @@
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -51,6 +52,8 @@ def test_store_contents_failures_and_reruns(corpus, tmp_path):
     assert p225["psdr_mels"].shape == (2, *p225["mel"].shape) and set(p225["psdr_shifts"]) <= set(range(-6, 5))
     assert "psdr_mels" not in read_item(item_path(store, next(u.uid for u in utts if u.speaker == "p226")))
     assert abs(np.linalg.norm(p225["dvector"]) - 1) < 1e-4
+    from mediumvc.files import FILE_MODE  # as open() under this umask gives, not mkstemp's 0600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in store.rglob("*") if p.is_file()} == {FILE_MODE}
 
     again = preprocess(utts, store, settings, progress=False)
     assert again["computed"] == 0 and again["skipped_unchanged"] == 8

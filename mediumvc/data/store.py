@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import torch
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
 from mediumvc.data.corpus import Utterance
 from mediumvc.errors import MediumVCError
+from mediumvc.files import atomic_write
 
 FORMAT = "mediumvc-features"
 
@@ -42,18 +41,6 @@ class StoreSettings:
     psdr_speakers: tuple[str, ...] = ()  # speaker globs that get variants (empty = all)
     dvector_mels: bool = False  # also store our d-vector's 40-mel features (for `train dvector`)
     seed: int = 0
-
-
-def atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def item_path(root: Path, uid: str) -> Path:

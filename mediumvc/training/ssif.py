@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from mediumvc.checkpoint import weights_digest
-from mediumvc.data.store import atomic_write, item_path, read_item, read_manifest
+from mediumvc.data.store import item_path, read_item, read_manifest
+from mediumvc.files import atomic_write
 from mediumvc.errors import MediumVCError
 
 FORMAT = "mediumvc-ssif"

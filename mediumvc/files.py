@@ -1,0 +1,49 @@
+"""Atomic writes: a file appears complete or not at all, with the permissions an ordinary write would give.
+
+`tempfile.mkstemp` / `mkdtemp` create their files 0600 and folders 0700 whatever the umask; renamed into
+place as they are, a converted WAV, a feature store or an exported model would be readable by its owner only
+(useless on a shared disk or to a web server running as another user). So the temp file gets the mode
+`open()` would have given before it is renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it: set and restore, once, at import (single-threaded)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+FILE_MODE = 0o666 & ~_UMASK
+DIR_MODE = 0o777 & ~_UMASK
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
+    """Call `write(tmp)` on a temp file beside `path`, then rename it to `path` (mode as `open()` gives)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_up(folder: str | os.PathLike) -> None:
+    """Give a staged folder (from `mkdtemp`) and the files in it the modes an ordinary mkdir / open gives."""
+    folder = Path(folder)
+    os.chmod(folder, DIR_MODE)
+    for p in folder.rglob("*"):
+        os.chmod(p, DIR_MODE if p.is_dir() else FILE_MODE)
