@@ -40,8 +40,8 @@ def test_bootstrap_interval():
 def test_paired_comparison_sees_a_small_shift_the_spread_hides():
     rng = np.random.default_rng(0)
     base = rng.uniform(0.4, 0.9, 40)  # a wide spread across pairs, as between speakers
-    rows = lambda method, sim, wer: [{"pair": f"p{i}", "method": method, "failed": 0, "sim_target": float(s), "wer": float(w)}
-                                     for i, (s, w) in enumerate(zip(sim, wer))]
+    rows = lambda method, sims, wers: [{"pair": f"p{i}", "method": method, "failed": 0, "sim_target": float(s), "wer": float(w)}
+                                       for i, (s, w) in enumerate(zip(sims, wers))]
     a = {"rows": rows("mediumvc", base, base)}
     b = {"rows": rows("mediumvc", base + 0.01 + rng.normal(0, 0.005, 40), base + rng.normal(0, 0.02, 40))[::-1]}  # order must not matter
     assert bootstrap_ci(list(base + 0.01))[1] < base.mean()  # the per-model intervals overlap ...

@@ -200,8 +200,9 @@ def compare_results(a: dict, b: dict, method_a: str = "mediumvc", method_b: str 
 
     Returns metric -> {"a", "b": means, "diff": mean of b - a over the shared pairs, "low", "high": its 95 %
     bootstrap interval (pairs resampled together), "pairs", "verdict": "better" / "worse" when the interval
-    excludes 0 in b's favour / against it, else "within noise"; "too few pairs" under 5}. The same pairs judged twice differ far less
-    than two sets of pairs, so this sees differences the per-method intervals cannot."""
+    excludes 0 in b's favour / against it, else "within noise"; "too few pairs" under MIN_COMPARED_PAIRS}.
+    The same pairs judged twice differ far less than two sets of pairs, so this sees differences the
+    per-method intervals cannot."""
     def rows(result: dict, method: str) -> dict[str, dict]:
         mine = {r["pair"]: r for r in result.get("rows", []) if r.get("method") == method and not r.get("failed")}
         if not mine:

@@ -23,8 +23,8 @@ import torch
 
 from mediumvc.checkpoint import weights_digest
 from mediumvc.data.store import item_path, read_item, read_manifest
-from mediumvc.files import atomic_write
 from mediumvc.errors import MediumVCError
+from mediumvc.files import atomic_write
 
 FORMAT = "mediumvc-ssif"
 
