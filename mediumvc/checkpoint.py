@@ -7,7 +7,6 @@ unpickling anything. Every way a directory can be wrong is one `CheckpointError`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ from torch import nn
 
 from mediumvc.config import ModelConfig
 from mediumvc.errors import CheckpointError
-from mediumvc.files import open_up
+from mediumvc.files import file_sha256, open_up
 from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
@@ -201,11 +200,7 @@ def save_part_dir(path: str | os.PathLike, kind: str, config, state: dict[str, t
 def weights_digest(model_dir: str | os.PathLike) -> str:
     """SHA-256 of a model directory's weights: what derived data (SSIF folders, stores embedded with
     our d-vector) is tied to."""
-    h = hashlib.sha256()
-    with open(Path(model_dir) / WEIGHTS_FILE, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(Path(model_dir) / WEIGHTS_FILE)
 
 
 def _part_config(path: Path, kind: str, meta: dict[str, Any]):

@@ -8,6 +8,7 @@ place as they are, a converted WAV, a feature store or an exported model would b
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -47,3 +48,12 @@ def open_up(folder: str | os.PathLike) -> None:
     os.chmod(folder, DIR_MODE)
     for p in folder.rglob("*"):
         os.chmod(p, DIR_MODE if p.is_dir() else FILE_MODE)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read 1 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -13,7 +13,6 @@ whose source file (size and mtime, or else content) and settings are unchanged a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ import torch
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
 from mediumvc.data.corpus import Utterance
 from mediumvc.errors import MediumVCError
-from mediumvc.files import atomic_write
+from mediumvc.files import atomic_write, file_sha256
 
 FORMAT = "mediumvc-features"
 
@@ -61,17 +60,9 @@ def read_meta(path: Path) -> dict:
         return json.loads(str(z["meta"]))
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _source_stamp(path: Path) -> dict:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _file_digest(path)}
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_sha256(path)}
 
 
 def _is_current(path: Path, utt: Utterance, settings: StoreSettings) -> bool:
@@ -84,7 +75,7 @@ def _is_current(path: Path, utt: Utterance, settings: StoreSettings) -> bool:
         stamp, st = meta.get("stamp") or {}, utt.path.stat()
         if meta.get("settings") != _settings_dict(settings) or stamp.get("size") != st.st_size:
             return False
-        return stamp.get("mtime_ns") == st.st_mtime_ns or ("sha256" in stamp and stamp["sha256"] == _file_digest(utt.path))
+        return stamp.get("mtime_ns") == st.st_mtime_ns or ("sha256" in stamp and stamp["sha256"] == file_sha256(utt.path))
     except Exception:  # unreadable item (e.g. disk full during an old run): redo it
         return False
 
