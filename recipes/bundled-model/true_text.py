@@ -8,7 +8,7 @@ vocoder (0.14) misses fivefold. Here the sources have known text: fortune senten
 never in any training set here), each converted to a held-out target of a pairs TSV. Reported per
 method: pocketsphinx WER / CER against the text, for the source, and the ratio to the source's.
 
-    python recipes/bundled-model/word_probes/true_text.py PAIRS.tsv [--methods identity copy-synthesis dsp mediumvc] \\
+    python recipes/bundled-model/true_text.py PAIRS.tsv [--methods identity copy-synthesis dsp mediumvc] \\
         [--model DIR ...] [--per-voice 5] [--exclude-texts MANIFEST.tsv] [--work DIR]
 
 `--exclude-texts`: a corpus manifest whose `text` column must not be reused (the joe corpus the
