@@ -1,4 +1,4 @@
-"""Audio in and out, and the mel front end every model here shares (spec §4.1).
+"""Audio in and out: `load_audio`, the one door in, and `save_wav`.
 
 Everything inside the toolkit is mono float32 at 22,050 Hz. `load_audio` is the one door in:
 it reads any file soundfile or librosa can decode (wav, flac, ogg, mp3, ...), any rate, any
@@ -12,13 +12,11 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Union
 
 import librosa
 import numpy as np
 import soundfile as sf
 import torch
-from torch import nn
 
 from mediumvc.errors import AudioError
 from mediumvc.files import atomic_write
@@ -35,7 +33,7 @@ LOG_FLOOR = math.log(1e-5)  # ln of the magnitude clamp: silence in the log-mel 
 SILENCE_PEAK = 10 ** (-60 / 20)  # a recording whose peak is below -60 dBFS holds no speech
 
 # What callers may hand us: a path, a (samples, rate) pair, or bare samples at SAMPLE_RATE.
-AudioLike = Union[str, os.PathLike, tuple, np.ndarray, torch.Tensor]
+AudioLike = str | os.PathLike | tuple | np.ndarray | torch.Tensor
 
 
 def describe(source: AudioLike, name: str | None = None) -> str:
@@ -156,7 +154,11 @@ def load_audio(
     if source_sr != sr:
         samples = librosa.resample(samples, orig_sr=source_sr, target_sr=sr, res_type="soxr_hq")
     # Ours to modify: never a view of the caller's array.
-    samples = np.array(samples, dtype=np.float32) if not isinstance(source, (str, os.PathLike)) else np.ascontiguousarray(samples, dtype=np.float32)
+    samples = (
+        np.array(samples, dtype=np.float32)
+        if not isinstance(source, (str, os.PathLike))
+        else np.ascontiguousarray(samples, dtype=np.float32)
+    )
     if len(samples) < min_samples:
         raise AudioError(
             f"{label} is too short ({len(samples) / sr * 1000:.1f} ms): at least "
@@ -177,56 +179,3 @@ def save_wav(path: str | os.PathLike, wav: np.ndarray, sr: int = SAMPLE_RATE, su
     """Write a mono WAV atomically: a killed process never leaves a half-written file at `path`."""
     wav = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)
     return atomic_write(path, lambda tmp: sf.write(tmp, wav, sr, subtype=subtype, format="WAV"))
-
-
-def num_frames(num_samples: int) -> int:
-    """Mel frames for a waveform: floor(N / 256); the vocoder returns frames * 256 samples."""
-    return num_samples // HOP_LENGTH
-
-
-class MelSpectrogram(nn.Module):
-    """The HiFi-GAN log-magnitude mel (spec §4.1): waveform (..., N) -> log-mel (..., T, 80).
-
-    Reflect-pad 384 on both sides, STFT (n_fft 1024, hop 256, periodic Hann, center=False),
-    magnitude sqrt(re^2 + im^2 + 1e-9), Slaney mel filters 0-8 kHz, ln(max(mel, 1e-5)).
-    T = floor(N / 256). Not normalised: see `normalize_mel`.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX)
-        self.register_buffer("basis", torch.from_numpy(basis).float(), persistent=False)  # (80, 513)
-        self.register_buffer("window", torch.hann_window(WIN_LENGTH), persistent=False)
-
-    # Frames per STFT block: the complex spectrogram of a whole hour would need about 1.3 GB.
-    block_frames = 4096
-
-    def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        if wav.shape[-1] < HOP_LENGTH:
-            raise AudioError(f"audio is too short for one mel frame ({wav.shape[-1]} < {HOP_LENGTH} samples)")
-        lead = wav.shape[:-1]
-        wav = wav.reshape(-1, wav.shape[-1]).float()
-        pad = (N_FFT - HOP_LENGTH) // 2
-        # torch's reflect pad needs N > 384; clips of 1-1.5 frames get zero padding instead.
-        mode = "reflect" if wav.shape[-1] > pad else "constant"
-        wav = torch.nn.functional.pad(wav.unsqueeze(1), (pad, pad), mode=mode).squeeze(1)
-        frames = (wav.shape[-1] - N_FFT) // HOP_LENGTH + 1
-        blocks = []
-        for f0 in range(0, frames, self.block_frames):  # identical to one STFT, in bounded memory
-            f1 = min(frames, f0 + self.block_frames)
-            piece = wav[:, f0 * HOP_LENGTH : (f1 - 1) * HOP_LENGTH + N_FFT]
-            spec = torch.stft(piece, N_FFT, HOP_LENGTH, WIN_LENGTH, self.window, center=False, return_complex=True)
-            magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)  # (B, 513, t)
-            blocks.append(torch.matmul(self.basis, magnitude).clamp_min(1e-5).log())
-        mel = torch.cat(blocks, dim=-1) if len(blocks) > 1 else blocks[0]
-        return mel.transpose(1, 2).reshape(*lead, mel.shape[-1], N_MELS)
-
-
-def normalize_mel(log_mel: torch.Tensor) -> torch.Tensor:
-    """Log-mel -> the networks' [0, 1] scale: silence (ln 1e-5) -> 0, log-mel 0 -> 1 (may exceed 1)."""
-    return 1.0 - log_mel / LOG_FLOOR
-
-
-def denormalize_mel(norm_mel: torch.Tensor) -> torch.Tensor:
-    """Inverse of `normalize_mel`."""
-    return (norm_mel - 1.0) * -LOG_FLOOR

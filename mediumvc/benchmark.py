@@ -18,8 +18,9 @@ import torch
 from mediumvc.audio import SAMPLE_RATE, load_audio
 from mediumvc.converter import VoiceConverter
 from mediumvc.runtime import cpu_has_native_bf16, resolve_device
-
-REPO_SPEECH = Path(__file__).resolve().parent.parent / "tests" / "data" / "p225_003.wav"
+from mediumvc.samples import SOURCE
+from mediumvc.stages import StageContext
+from mediumvc.voice import TargetVoice
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
@@ -29,7 +30,9 @@ def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     f0 = 120 + 30 * np.sin(2 * np.pi * 0.5 * t)
     phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
     wave = sum(np.sin(k * phase) / k for k in range(1, 20))
-    return (0.1 * wave * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2) + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+    return (0.1 * wave * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2) + 0.003 * rng.standard_normal(len(t))).astype(
+        np.float32
+    )
 
 
 def _peak_rss_mb(fn) -> float | None:
@@ -102,20 +105,19 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
         "MediumVC": mediumvc,
     }
     voice = vc.target_voice(target)
-    if vc.match is not None:
-        stages["match"] = lambda: vc.match_target(converted, voice.frames)
-    if vc.detail is not None:
-        stages["detail"] = lambda: vc.add_detail(converted, mel)
-    if vc.pitch is not None:
-        stages["pitch"] = lambda: vc.shape_pitch(converted, src, voice.f0 or 150.0)
+    context = StageContext(src, mel, TargetVoice(voice.dvector, voice.f0 or 150.0, voice.frames))
+    for stage in vc.stages:
+        stages[stage.name] = lambda stage=stage: stage(converted, context)
     stages["vocoder"] = lambda: vc.vocode(converted)
     stages["end to end"] = lambda: vc.convert(src, target)
     return {name: _median_time(fn, repeats) for name, fn in stages.items()}
 
 
-def _time_batched(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, batch: int, repeats: int) -> dict[str, float]:
+def _time_batched(
+    vc: VoiceConverter, src: np.ndarray, target: np.ndarray, batch: int, repeats: int
+) -> dict[str, float]:
     """Median seconds for `batch` equal-length sources at once (networks and vocoder batched)."""
-    from mediumvc.audio import denormalize_mel
+    from mediumvc.mel import denormalize_mel
     from mediumvc.runtime import autocast
 
     mel = vc.source_mel(src).unsqueeze(0).expand(batch, -1, -1).contiguous()
@@ -131,7 +133,7 @@ def _time_batched(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, batch
     @torch.inference_mode()
     def vocoder():
         with autocast(vc.device, vc.precision):
-            vc.vocoder(denormalize_mel(converted).transpose(1, 2))
+            vc.vocoder.generator(denormalize_mel(converted).transpose(1, 2))
 
     times = {"networks": _median_time(networks, repeats), "vocoder": _median_time(vocoder, repeats)}
     times["networks + vocoder"] = times["networks"] + times["vocoder"]
@@ -178,12 +180,16 @@ def run_benchmark(
         "repeats": repeats,
     }
     print(f"mediumvc benchmark: {label}, {n_params / 1e6:.2f} M network parameters")
-    print(f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {native_bf16}; median of {repeats}")
+    print(
+        f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {native_bf16}; median of {repeats}"
+    )
     target = speech_like(5.0, seed=1)
     rows, batched_rows = [], []
     for precision in precisions:
         if precision == "bf16" and not native_bf16 and not force_bf16:
-            print("bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32")
+            print(
+                "bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32"
+            )
             continue
         vc.precision = precision
         for s in seconds:
@@ -196,33 +202,46 @@ def run_benchmark(
             if s > 20:  # whole-utterance attention and vocoding of long batches would swamp memory
                 continue
             times = _time_batched(vc, speech_like(s), target, batch, repeats)
-            batched_rows.append({"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}})
-    names = (["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"] + (["match"] if vc.match is not None else [])
-             + (["detail"] if vc.detail is not None else [])
-             + (["pitch"] if vc.pitch is not None else []) + ["vocoder", "end to end"])
+            batched_rows.append(
+                {"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}}
+            )
+    names = (
+        ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"]
+        + [stage.name for stage in vc.stages]
+        + ["vocoder", "end to end"]
+    )
     print()
     print("| precision | input | " + " | ".join(names) + " | peak RSS |")
     print("|---|---|" + "---|" * len(names) + "---|")
     for row in rows:
         rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"
-        print(f"| {row['precision']} | {row['seconds']:g} s | " + " | ".join(f"{row[n]:.3f}" for n in names) + f" | {rss} |")
-    print("(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length;"
-          " peak RSS: the whole process during one end-to-end conversion)")
+        print(
+            f"| {row['precision']} | {row['seconds']:g} s | "
+            + " | ".join(f"{row[n]:.3f}" for n in names)
+            + f" | {rss} |"
+        )
+    print(
+        "(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length;"
+        " peak RSS: the whole process during one end-to-end conversion)"
+    )
     if batched_rows:
         cols = ["networks", "vocoder", "networks + vocoder"]
         print(f"\nbatched: {batch} sources of the same length at once (RTF per second of audio, all sources together)")
         print("| precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|" + "---|" * len(cols))
         for row in batched_rows:
-            print(f"| {row['precision']} | {row['seconds']:g} s | {row['batch']} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+            print(
+                f"| {row['precision']} | {row['seconds']:g} s | {row['batch']} | "
+                + " | ".join(f"{row[c]:.3f}" for c in cols)
+                + " |"
+            )
     result = {**header, "rtf": rows, "rtf_batched": batched_rows}
     if "bf16" in precisions and (native_bf16 or force_bf16):
-        speech = load_audio(REPO_SPEECH) if REPO_SPEECH.is_file() else speech_like(5.0)
+        speech = load_audio(SOURCE)
         score = _pesq_bf16_vs_fp32(vc, speech)
         if score is not None:
-            print(f"bf16 vocoder quality: PESQ-wb {score:.2f} against the fp32 output ({'real speech' if REPO_SPEECH.is_file() else 'synthetic signal'})")
+            print(f"bf16 vocoder quality: PESQ-wb {score:.2f} against the fp32 output (the bundled source clip)")
             result["bf16_pesq_vs_fp32"] = score
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {json_out}")
     return result
-

@@ -101,15 +101,21 @@ def _read_meta(path: Path, fmt: str = FORMAT) -> dict[str, Any]:
     """config.json of a model (or single-network) directory, checked for its format and version."""
     cfg = path / CONFIG_FILE
     if not cfg.is_file():
-        raise CheckpointError(f"{path} is not a model directory: {CONFIG_FILE} is missing (a model directory holds {CONFIG_FILE} + {WEIGHTS_FILE})")
+        raise CheckpointError(
+            f"{path} is not a model directory: {CONFIG_FILE} is missing (a model directory holds {CONFIG_FILE} + {WEIGHTS_FILE})"
+        )
     try:
         meta = json.loads(cfg.read_text())
     except (ValueError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{cfg} is not valid JSON ({e}); restore it from the model's source") from None
     if not isinstance(meta, dict) or meta.get("format") != fmt:
-        raise CheckpointError(f"{cfg} is not a {fmt} config (expected \"format\": \"{fmt}\"; export one with `mediumvc export`)")
+        raise CheckpointError(
+            f'{cfg} is not a {fmt} config (expected "format": "{fmt}"; export one with `mediumvc export`)'
+        )
     if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{cfg} has format version {meta['format_version']}, newer than this mediumvc understands ({FORMAT_VERSION}): upgrade mediumvc")
+        raise CheckpointError(
+            f"{cfg} has format version {meta['format_version']}, newer than this mediumvc understands ({FORMAT_VERSION}): upgrade mediumvc"
+        )
     return meta
 
 
@@ -127,8 +133,14 @@ def _load_into(module: nn.Module, state: dict[str, torch.Tensor], where: str) ->
             parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
         if wrong:
             k = wrong[0]
-            parts.append(f"{len(wrong)} of the wrong shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})")
-        raise CheckpointError(f"{where} does not match {CONFIG_FILE}: weights " + "; ".join(parts) + " — the two files come from different models")
+            parts.append(
+                f"{len(wrong)} of the wrong shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})"
+            )
+        raise CheckpointError(
+            f"{where} does not match {CONFIG_FILE}: weights "
+            + "; ".join(parts)
+            + " — the two files come from different models"
+        )
     module.load_state_dict({k: v.float() for k, v in state.items()})
 
 
@@ -151,12 +163,16 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
         raise CheckpointError(f"{path / CONFIG_FILE}: invalid model config: {str(e).splitlines()[0]}") from None
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
-        raise CheckpointError(f"{path} has no {WEIGHTS_FILE}: the weights are missing (re-export or re-download the model)")
+        raise CheckpointError(
+            f"{path} has no {WEIGHTS_FILE}: the weights are missing (re-export or re-download the model)"
+        )
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{weights} is truncated or corrupt ({str(e).splitlines()[0][:120]}): re-export or re-download it") from None
-    dvector_state = {k[len("dvector."):]: v for k, v in state.items() if k.startswith("dvector.")}
+        raise CheckpointError(
+            f"{weights} is truncated or corrupt ({str(e).splitlines()[0][:120]}): re-export or re-download it"
+        ) from None
+    dvector_state = {k[len("dvector.") :]: v for k, v in state.items() if k.startswith("dvector.")}
     net_state = {k: v for k, v in state.items() if not k.startswith("dvector.")}
     model = config.build()
     _load_into(model, fold_weight_norm_state(net_state), str(weights))
@@ -165,7 +181,9 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
         dvector = DVector(config.dvector)
         _load_into(dvector, dvector_state, f"{weights} (dvector.*)")
     elif dvector_state:
-        raise CheckpointError(f"{weights} holds d-vector weights but {CONFIG_FILE} says speaker_encoder is {config.speaker_encoder!r}")
+        raise CheckpointError(
+            f"{weights} holds d-vector weights but {CONFIG_FILE} says speaker_encoder is {config.speaker_encoder!r}"
+        )
     fold_weight_norm(model)
     model.eval().to(device)
     if dvector is not None:
@@ -188,7 +206,9 @@ class LoadedPart:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def save_part_dir(path: str | os.PathLike, kind: str, config, state: dict[str, torch.Tensor], *, info: dict | None = None) -> Path:
+def save_part_dir(
+    path: str | os.PathLike, kind: str, config, state: dict[str, torch.Tensor], *, info: dict | None = None
+) -> Path:
     """Write one network (`kind`: singlevc or dvector) as config.json + model.safetensors."""
     fmt, _, net_cls = _PARTS[kind]
     net = net_cls(config)

@@ -1,12 +1,14 @@
-"""Turning a conversion request (one file, a folder, or a pairs file) into a list of jobs with
-deterministic output names, and refusing to overwrite anything unless asked."""
+"""Conversion requests (one file, a folder, or a pairs file) -> jobs with deterministic output names,
+refusing to overwrite anything unless asked; and running them."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediumvc.audio import save_wav
 from mediumvc.errors import MediumVCError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".au", ".w64"}
@@ -31,7 +33,11 @@ def output_name(source: Path, targets: tuple[Path, ...]) -> str:
 
 def list_audio(folder: Path) -> list[Path]:
     """Audio files under `folder`, recursively, in a stable order."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def jobs_for_source(source: Path, targets: list[Path], output: Path | None) -> list[Job]:
@@ -74,7 +80,9 @@ def jobs_from_pairs(pairs_file: Path, output_dir: Path | None) -> list[Job]:
             if n == 1 and row[0].lower() == "source":
                 continue  # header
             if len(row) < 3 or not all(row):
-                raise MediumVCError(f"{pairs_file}:{n}: expected tab-separated 'source, target(s), output', got {len(row)} field(s)")
+                raise MediumVCError(
+                    f"{pairs_file}:{n}: expected tab-separated 'source, target(s), output', got {len(row)} field(s)"
+                )
             source, *targets, output = row
             jobs.append(Job(base / source, tuple(base / t for t in targets), out_base / output))
     if not jobs:
@@ -88,7 +96,9 @@ def check_outputs(jobs: list[Job], overwrite: bool, skip_existing: bool) -> list
     for job in jobs:
         key = job.output.resolve()
         if key in seen:
-            raise MediumVCError(f"two conversions would write {job.output} ({seen[key].source} and {job.source}): give distinct outputs")
+            raise MediumVCError(
+                f"two conversions would write {job.output} ({seen[key].source} and {job.source}): give distinct outputs"
+            )
         seen[key] = job
     existing = [j for j in jobs if j.output.exists()]
     if existing and not (overwrite or skip_existing):
@@ -97,3 +107,29 @@ def check_outputs(jobs: list[Job], overwrite: bool, skip_existing: bool) -> list
             "pass --overwrite to replace them or --skip-existing to keep them"
         )
     return [j for j in jobs if not (skip_existing and j.output.exists())]
+
+
+def run_jobs(
+    converter,
+    jobs: list[Job],
+    on_skip: Callable[[str], None] | None = None,
+    progress: Callable[[Iterable[Job]], Iterable[Job]] = iter,
+) -> list[str]:
+    """Convert each job with `converter` (anything with `target_voice` and `convert`), writing its output
+    atomically. A target's voice is computed once per distinct target set. With `on_skip`, a job that fails
+    with a `MediumVCError` is reported there and the rest go on; without it, the error propagates.
+    Returns the failures as "source: message" lines."""
+    voices: dict[tuple[Path, ...], object] = {}
+    failures = []
+    for job in progress(jobs):
+        try:
+            if job.targets not in voices:
+                voices[job.targets] = converter.target_voice([str(t) for t in job.targets])
+            wav, sr = converter.convert(str(job.source), voices[job.targets])
+            save_wav(job.output, wav, sr)
+        except MediumVCError as e:
+            if on_skip is None:
+                raise
+            failures.append(f"{job.source}: {e}")
+            on_skip(f"skipped {e}")
+    return failures

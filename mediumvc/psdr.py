@@ -33,7 +33,9 @@ def _run_cli(cmd: list[str], wav: np.ndarray, sr: int) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
         sf.write(src, wav, sr, subtype="FLOAT")
-        done = subprocess.run([*cmd[:1], *[c.format(src=src, dst=dst) for c in cmd[1:]]], capture_output=True, text=True)
+        done = subprocess.run(
+            [*cmd[:1], *[c.format(src=src, dst=dst) for c in cmd[1:]]], capture_output=True, text=True
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{cmd[0]} failed: {done.stderr.strip()[:300]}")
         out, _ = sf.read(dst, dtype="float32", always_2d=True)
@@ -48,7 +50,9 @@ def check_backend(backend: str) -> None:
         raise MediumVCError(f"unknown PSDR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     package = {"rubberband": "rubberband-cli", "sox": "sox"}.get(backend)
     if package and shutil.which(backend) is None:
-        raise MediumVCError(f"the {backend} PSDR backend needs the {backend} command: apt-get install {package} (or use librosa)")
+        raise MediumVCError(
+            f"the {backend} PSDR backend needs the {backend} command: apt-get install {package} (or use librosa)"
+        )
 
 
 def pitch_shift(wav: np.ndarray, sr: int, semitones: float, backend: str = "rubberband") -> np.ndarray:
@@ -57,7 +61,9 @@ def pitch_shift(wav: np.ndarray, sr: int, semitones: float, backend: str = "rubb
         return wav.astype(np.float32, copy=True)
     if backend == "rubberband":
         if shutil.which("rubberband") is None:
-            raise RuntimeError("the rubberband backend needs the rubberband CLI: apt-get install rubberband-cli (or use --psdr-backend librosa)")
+            raise RuntimeError(
+                "the rubberband backend needs the rubberband CLI: apt-get install rubberband-cli (or use --psdr-backend librosa)"
+            )
         out = _run_cli(["rubberband", "-q", "--pitch", str(semitones), "{src}", "{dst}"], wav, sr)
     elif backend == "sox":
         if shutil.which("sox") is None:

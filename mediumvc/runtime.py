@@ -42,7 +42,9 @@ def check_precision(precision: str, device: torch.device) -> str:
     if precision not in PRECISIONS:
         raise DeviceError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
-        warnings.warn("this CPU has no native bf16 (AVX-512 BF16 or AMX): bf16 will run much slower than fp32", stacklevel=3)
+        warnings.warn(
+            "this CPU has no native bf16 (AVX-512 BF16 or AMX): bf16 will run much slower than fp32", stacklevel=3
+        )
     return precision
 
 

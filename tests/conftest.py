@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -23,40 +20,10 @@ def speech() -> dict[str, Path]:
     return {p.stem: p for p in sorted(DATA.glob("*.wav"))}
 
 
-def voiced(seconds: float = 1.0, sr: int = 22050, f0: float = 140.0, seed: int = 0) -> np.ndarray:
-    """A speech-like test signal: a harmonic tone with a syllable-rate envelope and a little noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12))
-    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2
-    return (0.3 * wave * envelope / 3 + 0.005 * rng.standard_normal(len(t))).astype(np.float32)
-
-
-def with_config_section(model_dir: Path, dest: Path, section: str, value: dict) -> Path:
-    """A copy of `model_dir` at `dest` whose config.json has `model.<section>` replaced by `value`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    raw = json.loads((model_dir / "config.json").read_text())
-    raw["model"][section] = value
-    (dest / "config.json").write_text(json.dumps(raw))
-    shutil.copyfile(model_dir / "model.safetensors", dest / "model.safetensors")
-    return dest
-
-
-def save_tiny_model(dest: Path, **stages) -> Path:
-    """A randomly initialised (seed 0) model directory of the 'tiny' config at `dest`, with the
-    converter stages given (e.g. detail=DetailSettings(...)) in its config: proves the path, not quality."""
-    import dataclasses
-
-    from mediumvc.checkpoint import save_model_dir
-    from mediumvc.config import load_config
-
-    torch.manual_seed(0)
-    config = dataclasses.replace(load_config("tiny"), **stages)
-    return save_model_dir(dest, config, config.build())
-
-
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
+    from helpers import save_tiny_model
+
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
 
@@ -65,3 +32,34 @@ def tiny_converter(tiny_model_dir):
     from mediumvc.converter import VoiceConverter
 
     return VoiceConverter.from_pretrained(tiny_model_dir, device="cpu")
+
+
+# Debian packages behind the command-line tools some tests drive (installed by scripts/test.sh).
+TOOL_PACKAGES = {
+    "rubberband": "rubberband-cli",
+    "sox": "sox",
+    "ffmpeg": "ffmpeg",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "tools(*names): command-line tools the test needs; a missing one fails it with the fix"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _required_tools(request):
+    import shutil
+
+    for marker in request.node.iter_markers("tools"):
+        missing = [name for name in marker.args if shutil.which(name) is None]
+        if missing:
+            packages = " ".join(TOOL_PACKAGES.get(name, name) for name in missing)
+            pytest.fail(
+                f"this test needs {', '.join(missing)}, not found: run `bash scripts/test.sh` "
+                f"(or apt-get install {packages})",
+                pytrace=False,
+            )

@@ -6,16 +6,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import voiced
-from mediumvc.audio import (
-    LOG_FLOOR,
-    MelSpectrogram,
-    denormalize_mel,
-    load_audio,
-    normalize_mel,
-    num_frames,
-    save_wav,
-)
+from helpers import voiced
+from mediumvc.audio import LOG_FLOOR, load_audio, save_wav
+from mediumvc.mel import MelSpectrogram, denormalize_mel, normalize_mel, num_frames
 
 MEL = MelSpectrogram()
 
@@ -65,7 +58,17 @@ def test_normalisation_round_trip_and_anchor_points():
     assert float(normalize_mel(torch.tensor(0.0))) == 1.0
 
 
-@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")])
+@pytest.mark.parametrize(
+    "fmt,subtype",
+    [
+        ("WAV", "PCM_16"),
+        ("WAV", "PCM_24"),
+        ("WAV", "FLOAT"),
+        ("FLAC", "PCM_16"),
+        ("OGG", "VORBIS"),
+        ("MP3", "MPEG_LAYER_III"),
+    ],
+)
 def test_formats_load_as_mono_22k(tmp_path, fmt, subtype):
     y = voiced(1.0, sr=44100)
     path = tmp_path / f"x.{fmt.lower()}"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import voiced
+from helpers import voiced
 from mediumvc.audio import HOP_LENGTH, load_audio
 from mediumvc.errors import AudioError
 

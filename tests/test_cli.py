@@ -9,12 +9,19 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from conftest import voiced
+from helpers import voiced
 
 
 def run(*args, cwd=None):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "mediumvc", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mediumvc", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_create_model_then_convert_one_file(tmp_path, speech):
@@ -24,14 +31,31 @@ def test_create_model_then_convert_one_file(tmp_path, speech):
         r = run("create-model", model, "--config", "tiny")
         assert r.returncode == 0, r.stderr
         out = tmp_path / "out.wav"
-        r = run("convert", speech["p225_003"], "--target", speech["p226_003"], speech["p227_003"], "-m", model, "-o", out, "--threads", "2")
+        r = run(
+            "convert",
+            speech["p225_003"],
+            "--target",
+            speech["p226_003"],
+            speech["p227_003"],
+            "-m",
+            model,
+            "-o",
+            out,
+            "--threads",
+            "2",
+        )
     finally:
         os.umask(umask)
     assert r.returncode == 0, r.stderr
     assert f"wrote {out}" in r.stdout
     assert (model / "config.json").is_file() and (model / "model.safetensors").is_file()
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)
-    assert (mode(model), mode(model / "model.safetensors"), mode(model / "config.json"), mode(out)) == (0o755, 0o644, 0o644, 0o644)
+    assert (mode(model), mode(model / "model.safetensors"), mode(model / "config.json"), mode(out)) == (
+        0o755,
+        0o644,
+        0o644,
+        0o644,
+    )
     info, src = sf.info(out), sf.info(speech["p225_003"])
     assert info.samplerate == 22050 and info.channels == 1
     assert abs(info.duration - src.duration) < 256 / 22050 + 1e-6  # same length to a hop
@@ -56,10 +80,10 @@ def test_readme_main_command_converts_the_bundled_samples_with_the_bundled_model
     assert np.isfinite(wav).all() and np.abs(wav).max() > 0.05  # speech, not silence
     # the bundled model's pitch stage puts the output at the target's pitch (pyin, the evaluation's tracker)
     from mediumvc.audio import load_audio
-    from mediumvc.evaluation.pitch import median_f0, semitones
+    from mediumvc.evaluation.pitch import judged_f0, semitones
 
-    target_f0 = median_f0(load_audio(TARGET), 22050)
-    assert abs(semitones(median_f0(wav.astype(np.float32), sr), target_f0)) < 1.5
+    target_f0 = judged_f0(load_audio(TARGET), 22050)
+    assert abs(semitones(judged_f0(wav.astype(np.float32), sr), target_f0)) < 1.5
 
 
 def test_folder_and_pairs_batches(tmp_path, tiny_model_dir, speech):
@@ -71,7 +95,10 @@ def test_folder_and_pairs_batches(tmp_path, tiny_model_dir, speech):
     out = tmp_path / "out"
     r = run("convert", src, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", out)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == ["a_to_p226_003.wav", "sub/b_to_p226_003.wav"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == [
+        "a_to_p226_003.wav",
+        "sub/b_to_p226_003.wav",
+    ]
     assert "converted 2 of 2" in r.stdout
 
     r = run("convert", src, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", out, "--skip-existing")
@@ -101,15 +128,38 @@ def test_bad_inputs_through_the_cli_are_one_line(tmp_path, tiny_model_dir, speec
         r = run("convert", source, "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", tmp_path / "o.wav")
         assert r.returncode == 2 and message in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tmp_path / "nomodel", "-o", tmp_path / "o.wav")
+    r = run(
+        "convert",
+        speech["p225_003"],
+        "--target",
+        speech["p226_003"],
+        "-m",
+        tmp_path / "nomodel",
+        "-o",
+        tmp_path / "o.wav",
+    )
     assert r.returncode == 2 and "no such directory" in r.stderr
     # a device this machine cannot give: one line that names what to pass instead
     devices = {"gpu": "unknown device", **({} if torch.cuda.is_available() else {"cuda": "use --device cpu"})}
     for device, message in devices.items():
-        r = run("convert", speech["p225_003"], "--target", speech["p226_003"], "-m", tiny_model_dir, "-o", tmp_path / "o.wav", "--device", device)
+        r = run(
+            "convert",
+            speech["p225_003"],
+            "--target",
+            speech["p226_003"],
+            "-m",
+            tiny_model_dir,
+            "-o",
+            tmp_path / "o.wav",
+            "--device",
+            device,
+        )
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     # stage settings out of range at export: one line naming the setting
-    for flag, values, message in [("--match", ["0.5", "4", "8"], "match.frames"), ("--detail", ["3", "13"], "detail.gain")]:
+    for flag, values, message in [
+        ("--match", ["0.5", "4", "8"], "match.frames"),
+        ("--detail", ["3", "13"], "detail.gain"),
+    ]:
         r = run("export", tmp_path / "any.ckpt", tmp_path / "exported", flag, *values)
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
@@ -118,7 +168,23 @@ def test_benchmark_prints_every_stage(tmp_path):
     import json
 
     out = tmp_path / "bench.json"
-    r = run("benchmark", "--config", "tiny", "--seconds", "1", "--repeats", "1", "--precisions", "fp32", "--threads", "1", "--batch", "2", "--json", out)
+    r = run(
+        "benchmark",
+        "--config",
+        "tiny",
+        "--seconds",
+        "1",
+        "--repeats",
+        "1",
+        "--precisions",
+        "fp32",
+        "--threads",
+        "1",
+        "--batch",
+        "2",
+        "--json",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
     row = json.loads(out.read_text())["rtf"][0]
@@ -139,5 +205,16 @@ def test_baseline_methods_through_convert(tmp_path, speech):
     r = run("convert", speech["p227_003"], "--target", speech["p225_003"], "--method", "identity", "-o", out)
     assert r.returncode == 0, r.stderr
     assert abs(sf.info(out).duration - sf.info(speech["p227_003"]).duration) < 256 / 22050 + 1e-6
-    r = run("convert", speech["p227_003"], "--target", speech["p225_003"], "--method", "dsp", "-m", tmp_path, "-o", tmp_path / "d.wav")
+    r = run(
+        "convert",
+        speech["p227_003"],
+        "--target",
+        speech["p225_003"],
+        "--method",
+        "dsp",
+        "-m",
+        tmp_path,
+        "-o",
+        tmp_path / "d.wav",
+    )
     assert r.returncode == 2 and "takes none" in r.stderr

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import voiced
+from helpers import voiced
 from mediumvc.converter import VoiceConverter, overlapping_windows
 
 
@@ -65,3 +65,29 @@ def test_bundled_model_loads_with_its_card():
     assert "Held out" in card and "CC BY 4.0" in card and "GPL-2" in card  # data, held-out speakers, licences
     size = sum(p.stat().st_size for p in BUNDLED_MODEL.iterdir())
     assert size < 60 * 2**20  # the bundled weights stay small
+
+
+def test_model_configs_written_before_the_stage_list_still_load(tiny_model_dir, tmp_path):
+    """A config.json with each stage as a top-level key runs them in the registry's order."""
+    from helpers import with_config_section
+    from mediumvc.checkpoint import load_model_dir
+    from mediumvc.stages import DetailStage, PitchStage
+
+    old = with_config_section(tiny_model_dir, tmp_path / "old", "pitch", {"lifter": 20, "hnr_db": 30.0})
+    raw = __import__("json").loads((old / "config.json").read_text())
+    raw["model"].pop("stages")
+    raw["model"]["detail"] = {"gain": 0.5, "frames": 9}
+    (old / "config.json").write_text(__import__("json").dumps(raw))
+    assert load_model_dir(old, "cpu").config.stages == (DetailStage(0.5, 9), PitchStage(20, 30.0))
+
+
+def test_unknown_stages_are_refused(tiny_model_dir, tmp_path):
+    from helpers import with_config_section
+    from mediumvc.checkpoint import load_model_dir
+    from mediumvc.errors import CheckpointError, MediumVCError
+
+    bad = with_config_section(tiny_model_dir, tmp_path / "bad", "stages", [{"name": "reverb", "wet": 0.3}])
+    with pytest.raises(CheckpointError, match="unknown stage 'reverb'"):
+        load_model_dir(bad, "cpu")
+    with pytest.raises(MediumVCError, match="unknown stage"):
+        VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", without=("reverb",))

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from conftest import save_tiny_model, voiced, with_config_section
+from helpers import save_tiny_model, voiced, with_config_section
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.converter import VoiceConverter
 from mediumvc.errors import CheckpointError
-from mediumvc.matching import MAX_REFERENCE_FRAMES, MatchSettings, match_target, nearest_frames, reference_frames
+from mediumvc.stages.match import MAX_REFERENCE_FRAMES, MatchStage, match_target, nearest_frames, reference_frames
 
 
 def _frames(n: int, seed: int) -> torch.Tensor:
@@ -29,23 +29,23 @@ def test_nearest_frames_finds_the_same_sound_despite_a_level_offset():
 def test_match_target_moves_only_the_slow_part():
     converted = _frames(60, 2)
     # the target says the same sounds 0.1 higher in every bin: the whole offset is slow, so it all moves
-    out = match_target(converted, converted + 0.1, MatchSettings(weight=1.0, k=1, frames=9))
+    out = match_target(converted, converted + 0.1, MatchStage(weight=1.0, k=1, frames=9))
     torch.testing.assert_close(out, converted + 0.1)
-    half = match_target(converted, converted + 0.1, MatchSettings(weight=0.5, k=1, frames=9))
+    half = match_target(converted, converted + 0.1, MatchStage(weight=0.5, k=1, frames=9))
     torch.testing.assert_close(half, converted + 0.05)
     # unrelated target frames: the output changes, but only slowly (a moving average of the frame-wise
     # change), so the converted mel's own frame-to-frame changes stay
     reference = _frames(40, 3)
-    moved = match_target(converted, reference, MatchSettings(weight=1.0, k=4, frames=9))
+    moved = match_target(converted, reference, MatchStage(weight=1.0, k=4, frames=9))
     change, framewise = moved - converted, nearest_frames(converted, reference, 4) - converted
     assert float(change.abs().mean()) > 0.01
     roughness = lambda x: float(x.diff(dim=0).abs().mean())
     assert roughness(change) < 0.2 * roughness(framewise)
     assert moved.min() >= 0 and moved.max() <= 1
     with pytest.raises(ValueError, match="reference frames"):
-        match_target(converted, torch.zeros(0, 80), MatchSettings())
+        match_target(converted, torch.zeros(0, 80), MatchStage())
     with pytest.raises(ValueError, match="reference frames"):
-        match_target(converted, torch.zeros(10, 40), MatchSettings())
+        match_target(converted, torch.zeros(10, 40), MatchStage())
 
 
 def test_reference_frames_are_bounded_and_keep_every_recording():
@@ -60,25 +60,27 @@ def test_reference_frames_are_bounded_and_keep_every_recording():
 @pytest.mark.parametrize("bad", [{"weight": 0.0}, {"weight": 2.5}, {"k": 0}, {"frames": 8}, {"frames": 65}])
 def test_bad_match_settings_are_refused(bad):
     with pytest.raises(ValueError, match="match"):
-        MatchSettings(**bad)
+        MatchStage(**bad)
 
 
 @pytest.fixture(scope="module")
 def match_model_dir(tmp_path_factory):
-    return save_tiny_model(tmp_path_factory.mktemp("models") / "match", match=MatchSettings(1.0, 4, 9))
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "match", MatchStage(1.0, 4, 9))
 
 
 def test_match_settings_travel_in_the_model_directory(match_model_dir, tmp_path):
-    assert load_model_dir(match_model_dir, "cpu").config.match == MatchSettings(1.0, 4, 9)
-    bad = with_config_section(match_model_dir, tmp_path / "bad", "match", {"weight": 1.0, "k": 4, "frames": 10})
+    assert load_model_dir(match_model_dir, "cpu").config.stages == (MatchStage(1.0, 4, 9),)
+    bad = with_config_section(
+        match_model_dir, tmp_path / "bad", "stages", [{"name": "match", "weight": 1.0, "k": 4, "frames": 10}]
+    )
     with pytest.raises(CheckpointError, match="frames"):
         load_model_dir(bad, "cpu")
 
 
 def test_converter_matches_the_target_recordings_frames(match_model_dir, speech):
     vc = VoiceConverter.from_pretrained(match_model_dir, device="cpu")
-    plain = VoiceConverter.from_pretrained(match_model_dir, device="cpu", match=False)
-    assert vc.match == MatchSettings(1.0, 4, 9) and plain.match is None
+    plain = VoiceConverter.from_pretrained(match_model_dir, device="cpu", without=("match",))
+    assert vc.stages == (MatchStage(1.0, 4, 9),) and plain.stages == ()
     recordings = [speech["p225_003"], speech["p226_003"]]
     voice = vc.target_voice(recordings)
     # the frames of both recordings, each peak-normalised as a source is
@@ -86,8 +88,10 @@ def test_converter_matches_the_target_recordings_frames(match_model_dir, speech)
     torch.testing.assert_close(voice.frames, expected)
     assert plain.target_voice(recordings).frames is None  # nothing kept that no stage needs
     src = voiced(1.5, f0=110.0)
-    _, matched = vc.convert_to_mel(src, voice)
-    _, unmatched = plain.convert_to_mel(src, voice)
+    _, matched = vc.source_and_converted_mels(src, voice)
+    _, unmatched = plain.source_and_converted_mels(src, voice)
     mel = vc.source_mel(src)
-    torch.testing.assert_close(matched, match_target(plain.convert_mel(mel, voice.dvector), voice.frames, vc.match))
+    torch.testing.assert_close(
+        matched, match_target(plain.convert_mel(mel, voice.dvector), voice.frames, vc.stage("match"))
+    )
     assert float((matched - unmatched).abs().mean()) > 1e-3

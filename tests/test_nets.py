@@ -16,7 +16,11 @@ def count(params) -> int:
 def unused_identity_skips(module) -> int:
     """The original also builds a 1x1 conv in equal-width ResBlocks and never runs it (spec §2.1);
     we leave it out. Its weight-normed size: weight + bias + g."""
-    return sum(b.conv3.in_channels * b.conv3.out_channels + 2 * b.conv3.out_channels for b in module.modules() if isinstance(b, ResBlock) and b.skip is None)
+    return sum(
+        b.conv3.in_channels * b.conv3.out_channels + 2 * b.conv3.out_channels
+        for b in module.modules()
+        if isinstance(b, ResBlock) and b.skip is None
+    )
 
 
 def test_paper_parameter_counts_match_the_spec_within_one_percent():
@@ -118,7 +122,10 @@ def test_ssif_skip_starts_at_the_ssif_and_learns_a_signed_change():
     from mediumvc.config import load_config
     from mediumvc.nets import add_weight_norm
 
-    assert load_config("paper").mediumvc.ssif_skip is False and load_config("cpu-small-prenorm").mediumvc.ssif_skip is False
+    assert (
+        load_config("paper").mediumvc.ssif_skip is False
+        and load_config("cpu-small-prenorm").mediumvc.ssif_skip is False
+    )
     torch.manual_seed(0)
     net = load_config("cpu-small-skip").build()
     add_weight_norm(net.content_encoder)
@@ -139,15 +146,24 @@ def test_speaker_eq_starts_as_identity_and_learns_per_speaker_spectral_shape():
     """`speaker_eq` (not in the paper): output -> ReLU(output * exp(g) + o), g and o from the d-vector."""
     from mediumvc.config import load_config
 
-    assert load_config("paper").mediumvc.speaker_eq is False and load_config("cpu-small-skip").mediumvc.speaker_eq is False
+    assert (
+        load_config("paper").mediumvc.speaker_eq is False and load_config("cpu-small-skip").mediumvc.speaker_eq is False
+    )
     torch.manual_seed(0)
     net = load_config("cpu-small-skip-eq").build()
     plain = load_config("cpu-small-skip").build()
     plain.load_state_dict(net.state_dict(), strict=False)  # same weights, minus the EQ
     net.eval(), plain.eval()  # no dropout noise
-    ssif, speakers = torch.rand(2, 40, 80), torch.nn.functional.normalize(torch.randn(2, 256), dim=-1)  # unit, like d-vectors
+    ssif, speakers = (
+        torch.rand(2, 40, 80),
+        torch.nn.functional.normalize(torch.randn(2, 256), dim=-1),
+    )  # unit, like d-vectors
     assert torch.allclose(net.from_ssif(ssif, speakers), plain.from_ssif(ssif, speakers))  # zero init: identity
-    assert any(n.startswith("speaker_eq.") for n, _ in net.named_parameters() if any(p is _ for p in net.trainable_parameters()))
+    assert any(
+        n.startswith("speaker_eq.")
+        for n, _ in net.named_parameters()
+        if any(p is _ for p in net.trainable_parameters())
+    )
     # a few steps fit two speakers' different spectral tilts through the EQ alone
     eq = net.speaker_eq
     opt = torch.optim.Adam(eq.parameters(), lr=1e-2)

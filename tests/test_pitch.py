@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import voiced, with_config_section
-from mediumvc.audio import MelSpectrogram, denormalize_mel, load_audio
+from helpers import voiced, with_config_section
+from mediumvc.audio import load_audio
 from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import load_config
-from mediumvc.converter import TargetVoice, VoiceConverter
+from mediumvc.converter import VoiceConverter
 from mediumvc.errors import CheckpointError
-from mediumvc.pitch import PitchSettings, _envelope, harmonic_fine_structure, impose_pitch, median_f0, track_f0, transpose_contour
+from mediumvc.f0 import median_f0, track_f0, transpose_contour
+from mediumvc.mel import MelSpectrogram, denormalize_mel
+from mediumvc.stages.pitch import PitchStage, _envelope, harmonic_fine_structure, impose_pitch
+from mediumvc.voice import TargetVoice
 
 
 def semitones(a: float, b: float) -> float:
@@ -34,7 +37,10 @@ def test_track_f0_finds_no_voice_in_noise_or_silence():
 
 
 def test_track_f0_on_real_speech(speech):
-    female, male = median_f0(track_f0(load_audio(speech["p225_003"]))), median_f0(track_f0(load_audio(speech["p226_003"])))
+    female, male = (
+        median_f0(track_f0(load_audio(speech["p225_003"]))),
+        median_f0(track_f0(load_audio(speech["p226_003"]))),
+    )
     assert 150 < female < 300 and 70 < male < 160 and female > 1.3 * male
 
 
@@ -77,21 +83,23 @@ def test_transpose_keeps_unvoiced_frames_and_the_contour_shape():
 @pytest.fixture(scope="module")
 def pitch_model_dir(tmp_path_factory):
     torch.manual_seed(0)
-    config = dataclasses.replace(load_config("tiny"), pitch=PitchSettings(lifter=20, hnr_db=30.0))
+    config = dataclasses.replace(load_config("tiny"), stages=(PitchStage(lifter=20, hnr_db=30.0),))
     return save_model_dir(tmp_path_factory.mktemp("models") / "tiny_pitch", config, config.build())
 
 
 def test_pitch_settings_travel_in_the_model_directory(pitch_model_dir):
-    assert load_model_dir(pitch_model_dir, "cpu").config.pitch == PitchSettings(20, 30.0)
-    bad = with_config_section(pitch_model_dir, pitch_model_dir.parent / "bad", "pitch", {"lifter": 200})
+    assert load_model_dir(pitch_model_dir, "cpu").config.stages == (PitchStage(20, 30.0),)
+    bad = with_config_section(
+        pitch_model_dir, pitch_model_dir.parent / "bad", "stages", [{"name": "pitch", "lifter": 200}]
+    )
     with pytest.raises(CheckpointError, match="lifter"):
         load_model_dir(bad, "cpu")
 
 
 def test_converter_applies_the_pitch_stage_only_when_it_knows_the_target_pitch(pitch_model_dir, speech):
     vc = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu")
-    plain = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu", pitch=False)
-    assert vc.pitch == PitchSettings(20, 30.0) and plain.pitch is None
+    plain = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu", without=("pitch",))
+    assert vc.stages == (PitchStage(20, 30.0),) and plain.stages == ()
     voice = vc.target_voice([speech["p225_003"]])
     assert isinstance(voice, TargetVoice) and 150 < voice.f0 < 300
     assert plain.target_voice([speech["p225_003"]]).f0 is None  # not measured when unused
@@ -102,8 +110,8 @@ def test_converter_applies_the_pitch_stage_only_when_it_knows_the_target_pitch(p
     assert with_pitch.shape == without.shape
     np.testing.assert_allclose(bare, without, atol=1e-5)
     # the stage changed the mel (a random tiny model's waveform is too quiet to compare)
-    _, mel_with = vc.convert_to_mel(src, voice)
-    _, mel_without = plain.convert_to_mel(src, voice)
+    _, mel_with = vc.source_and_converted_mels(src, voice)
+    _, mel_without = plain.source_and_converted_mels(src, voice)
     assert float((mel_with - mel_without).abs().mean()) > 0.005
     # recordings in place of a voice: the same as the voice they make
     again, _ = vc.convert(src, speech["p225_003"])

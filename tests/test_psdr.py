@@ -4,8 +4,10 @@ import librosa
 import numpy as np
 import pytest
 
-from conftest import voiced
+from helpers import voiced
 from mediumvc.psdr import draw_shift, pitch_shift
+
+pytestmark = pytest.mark.tools("rubberband", "sox")
 
 
 def median_f0(y: np.ndarray) -> float:

@@ -48,8 +48,27 @@ def server(tiny_model_dir, tmp_path_factory):
     """A real `mediumvc serve` process on loopback, with its own TMPDIR so leftovers can be seen."""
     tmp = tmp_path_factory.mktemp("server-tmp")
     port = _free_port()
-    cmd = [sys.executable, "-m", "mediumvc", "serve", "--model", f"tiny={tiny_model_dir}", "--port", str(port), "--preload",
-           "--threads", "1", "--max-upload-mb", "1", "--max-seconds", "15", "--concurrency", "2", "--queue-size", "8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mediumvc",
+        "serve",
+        "--model",
+        f"tiny={tiny_model_dir}",
+        "--port",
+        str(port),
+        "--preload",
+        "--threads",
+        "1",
+        "--max-upload-mb",
+        "1",
+        "--max-seconds",
+        "15",
+        "--concurrency",
+        "2",
+        "--queue-size",
+        "8",
+    ]
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONWARNINGS": "ignore", "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(tmp_path_factory.mktemp("server-log") / "serve.log", "w+")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -78,6 +97,7 @@ def _scratch_dirs(tmp: Path) -> list[str]:
     return [p.name for p in tmp.iterdir() if p.name.startswith("mediumvc-serve-")]
 
 
+@pytest.mark.slow
 def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
     url, proc = server["url"], psutil.Process(server["proc"].pid)
     source, target = _clip(speech["p225_003"], 1.5), _clip(speech["p226_003"], 2.0)
@@ -85,7 +105,9 @@ def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
 
     def convert(_):
         start = time.perf_counter()
-        r = requests.post(f"{url}/api/convert", files={"source": ("a.wav", source), "target": ("b.wav", target)}, timeout=300)
+        r = requests.post(
+            f"{url}/api/convert", files={"source": ("a.wav", source), "target": ("b.wav", target)}, timeout=300
+        )
         return r, time.perf_counter() - start
 
     peak = [proc.memory_info().rss]
@@ -112,9 +134,18 @@ def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
         assert sr == 22050 and abs(len(wav) - expected) <= 256 and np.isfinite(wav).all()
     latencies = sorted(t for _, t in results)
     growth_mb = (proc.memory_info().rss - rss_after_10) / 2**20
-    figures = {"requests": len(results), "concurrent_clients": 4, "server_concurrency": 2, "source_seconds": 1.5,
-               "latency_s": {"p50": latencies[len(latencies) // 2], "p90": latencies[int(len(latencies) * 0.9)], "max": latencies[-1]},
-               "server_rss_mb": {"before": rss_before / 2**20, "peak": max(peak) / 2**20, "growth_after_first_10": growth_mb}}
+    figures = {
+        "requests": len(results),
+        "concurrent_clients": 4,
+        "server_concurrency": 2,
+        "source_seconds": 1.5,
+        "latency_s": {
+            "p50": latencies[len(latencies) // 2],
+            "p90": latencies[int(len(latencies) * 0.9)],
+            "max": latencies[-1],
+        },
+        "server_rss_mb": {"before": rss_before / 2**20, "peak": max(peak) / 2**20, "growth_after_first_10": growth_mb},
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "serve-load.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures))
@@ -135,7 +166,13 @@ def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
     r = post({"source": ("big.wav", os.urandom(2 * 2**20)), "target": ("b.wav", target)})
     assert r.status_code == 413 and "limit of 1 MB" in r.json()["detail"]
     long = io.BytesIO()
-    sf.write(long, np.random.default_rng(0).uniform(-0.3, 0.3, 8000 * 20).astype(np.float32), 8000, format="WAV", subtype="PCM_16")
+    sf.write(
+        long,
+        np.random.default_rng(0).uniform(-0.3, 0.3, 8000 * 20).astype(np.float32),
+        8000,
+        format="WAV",
+        subtype="PCM_16",
+    )
     r = post({"source": ("long.wav", long.getvalue()), "target": ("b.wav", target)})  # 20 s > --max-seconds 15
     assert r.status_code == 400 and "limit" in r.json()["detail"]
     assert post({"source": ("a.wav", source)}).status_code == 422  # no target
@@ -179,6 +216,8 @@ def test_queue_is_bounded(tiny_model_dir):
         pass
 
 
+@pytest.mark.slow
+@pytest.mark.tools("chromium", "chromedriver")
 def test_page_in_headless_chromium(server, speech):
     """Upload two clips, click Convert, receive audio the browser can play; save a screenshot."""
     from selenium import webdriver
@@ -208,7 +247,9 @@ def test_page_in_headless_chromium(server, speech):
         url = WebDriverWait(page, 180).until(audio_url)
         duration = page.execute_async_script(
             "const [src, done] = arguments; const a = new Audio();"
-            "a.onloadedmetadata = () => done(a.duration); a.onerror = () => done(-1); a.src = src;", url)
+            "a.onloadedmetadata = () => done(a.duration); a.onerror = () => done(-1); a.src = src;",
+            url,
+        )
         assert abs(duration - 6.0) < 0.2, duration  # p225_003 is 6.0 s; the browser decoded the WAV
         WebDriverWait(page, 30).until(lambda p: p.find_elements(By.CSS_SELECTOR, "#mels img"))
         assert "Converted 6.0 s" in page.find_element(By.CSS_SELECTOR, "#status").text

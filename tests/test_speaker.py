@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import voiced
+from helpers import voiced
 from mediumvc.errors import AudioError
 from mediumvc.speaker import DVector, DVectorConfig, DVectorEncoder, GE2ELoss, Wav2Mel, make_speaker_encoder
 from mediumvc.speaker.dvector import remove_silence

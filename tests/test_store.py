@@ -15,6 +15,8 @@ import pytest
 from mediumvc.data.corpus import scan_corpus
 from mediumvc.data.store import StoreSettings, item_path, preprocess, read_item, read_manifest
 
+pytestmark = pytest.mark.tools("rubberband", "sox")
+
 
 @pytest.fixture()
 def corpus(tmp_path, speech) -> Path:
@@ -34,7 +36,9 @@ def test_corpus_folder_and_manifest_scans(corpus, tmp_path):
     assert len({u.uid for u in utts}) == 9
     assert len(scan_corpus(corpus, exclude=["p22[67]"])) == 4
     manifest = tmp_path / "m.tsv"
-    manifest.write_text("path\tspeaker\n" + "".join(f"corpus/{u.path.relative_to(corpus)}\tset:{u.speaker}\n" for u in utts))
+    manifest.write_text(
+        "path\tspeaker\n" + "".join(f"corpus/{u.path.relative_to(corpus)}\tset:{u.speaker}\n" for u in utts)
+    )
     assert [u.speaker for u in scan_corpus(manifest, include=["set:p225"])] == ["set:p225"] * 4
 
 
@@ -53,6 +57,7 @@ def test_store_contents_failures_and_reruns(corpus, tmp_path):
     assert "psdr_mels" not in read_item(item_path(store, next(u.uid for u in utts if u.speaker == "p226")))
     assert abs(np.linalg.norm(p225["dvector"]) - 1) < 1e-4
     from mediumvc.files import FILE_MODE  # as open() under this umask gives, not mkstemp's 0600
+
     assert {stat.S_IMODE(p.stat().st_mode) for p in store.rglob("*") if p.is_file()} == {FILE_MODE}
 
     again = preprocess(utts, store, settings, progress=False)
@@ -67,8 +72,20 @@ def test_store_contents_failures_and_reruns(corpus, tmp_path):
 
 def test_killed_preprocessing_resumes_without_losses_or_duplicates(corpus, tmp_path):
     store = tmp_path / "store"
-    cmd = [sys.executable, "-m", "mediumvc", "preprocess", str(corpus), str(store), "--workers", "1",
-           "--psdr-variants", "3", "--psdr-backend", "rubberband"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mediumvc",
+        "preprocess",
+        str(corpus),
+        str(store),
+        "--workers",
+        "1",
+        "--psdr-variants",
+        "3",
+        "--psdr-backend",
+        "rubberband",
+    ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     written = lambda: len(list((store / "items").rglob("*.npz"))) if (store / "items").exists() else 0

@@ -13,7 +13,10 @@ import torch
 from mediumvc.data.corpus import scan_corpus
 from mediumvc.data.store import StoreSettings, preprocess
 from mediumvc.errors import MediumVCError
-from mediumvc.training.train import export, load_train_config, train
+from mediumvc.training.export import export
+from mediumvc.training.train import load_train_config, train
+
+pytestmark = pytest.mark.tools("sox")
 
 STEPS = ["trainer.val_every=4", "trainer.ckpt_every=4", "trainer.threads=1", "trainer.log_every=1"]
 
@@ -25,13 +28,29 @@ def store(tmp_path_factory, speech) -> Path:
         (root / name.split("_")[0]).mkdir(exist_ok=True)
         os.symlink(path, root / name.split("_")[0] / f"{name}.wav")
     out = tmp_path_factory.mktemp("store")
-    preprocess(scan_corpus(root), out, StoreSettings(psdr_variants=2, psdr_backend="sox", psdr_speakers=("p225",)), progress=False)
+    preprocess(
+        scan_corpus(root),
+        out,
+        StoreSettings(psdr_variants=2, psdr_backend="sox", psdr_speakers=("p225",)),
+        progress=False,
+    )
     return out
 
 
 def singlevc_config(store, *extra):
-    return load_train_config(None, [f"data.store={store}", "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48",
-                                    "data.val_items=1", "model=tiny", *STEPS, *extra])
+    return load_train_config(
+        None,
+        [
+            f"data.store={store}",
+            "data.speakers=[p225]",
+            "data.batch_size=2",
+            "data.crop_frames=48",
+            "data.val_items=1",
+            "model=tiny",
+            *STEPS,
+            *extra,
+        ],
+    )
 
 
 def weights(ckpt: Path) -> dict:
@@ -45,6 +64,7 @@ def test_last_checkpoint_holds_the_final_step(store, tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "step-00000004.ckpt").is_file()
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(store, tmp_path):
     straight = train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "a")
     train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "b")
@@ -68,11 +88,27 @@ def test_resume_continues_exactly(store, tmp_path):
         train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "b")  # never clobbers a run
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_reaches_the_same_step(store, tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "mediumvc", "train", "singlevc", "--out", str(out), "--set", f"data.store={store}",
-            "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
-            "trainer.max_steps=400", *STEPS]
+    args = [
+        sys.executable,
+        "-m",
+        "mediumvc",
+        "train",
+        "singlevc",
+        "--out",
+        str(out),
+        "--set",
+        f"data.store={store}",
+        "data.speakers=[p225]",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+        "trainer.max_steps=400",
+        *STEPS,
+    ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
@@ -93,20 +129,34 @@ def test_sigkill_then_resume_reaches_the_same_step(store, tmp_path):
     assert load_part_dir(exported, "singlevc").net(torch.rand(1, 30, 80)).shape == (1, 30, 80)
 
 
+@pytest.mark.slow
 def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_path, speech):
     svc_run = train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "svc")
     svc_dir = export(svc_run, tmp_path / "svc_model")
-    config = load_train_config(None, [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1",
-                                      "model=tiny", f"singlevc={svc_dir}", "trainer.max_steps=8", *STEPS])
+    config = load_train_config(
+        None,
+        [
+            f"data.store={store}",
+            "data.batch_size=2",
+            "data.crop_frames=48",
+            "data.val_items=1",
+            "model=tiny",
+            f"singlevc={svc_dir}",
+            "trainer.max_steps=8",
+            *STEPS,
+        ],
+    )
     last = train("mediumvc", config, tmp_path / "mvc")
     model_dir = export(last, tmp_path / "model")
     from mediumvc.checkpoint import load_model_dir
     from mediumvc.converter import VoiceConverter
-    from mediumvc.matching import MatchSettings
+    from mediumvc.stages import MatchStage
 
-    staged = export(last, tmp_path / "staged", match=MatchSettings(0.5, 4, 9))  # converter stages ride along in config.json
-    assert load_model_dir(staged, "cpu").config.match == MatchSettings(0.5, 4, 9)
-    assert load_model_dir(model_dir, "cpu").config.match is None
+    staged = export(
+        last, tmp_path / "staged", stages=[MatchStage(0.5, 4, 9)]
+    )  # converter stages ride along in config.json
+    assert load_model_dir(staged, "cpu").config.stages == (MatchStage(0.5, 4, 9),)
+    assert load_model_dir(model_dir, "cpu").config.stages == ()
 
     vc = VoiceConverter.from_pretrained(model_dir, device="cpu")
     wav, sr = vc.convert(speech["p225_003"], speech["p226_003"])
@@ -128,14 +178,33 @@ def test_mediumvc_stage_trains_on_an_exported_singlevc_and_converts(store, tmp_p
     uid = read_manifest(store)[0]["uid"]
     mel = torch.from_numpy(read_item(item_path(store, uid))["mel"].astype("float32"))
     expected = vc.model.ssif(mel[None])[0]
-    assert (torch.from_numpy(read_ssif(tmp_path / "ssif", uid)[0].astype("float32")) - expected).abs().max() < 2e-3  # fp16 storage
-    assert precompute_ssif(store, svc_dir, tmp_path / "ssif", progress=False)["computed"] == 0  # a re-run completes, never redoes
+    assert (
+        torch.from_numpy(read_ssif(tmp_path / "ssif", uid)[0].astype("float32")) - expected
+    ).abs().max() < 2e-3  # fp16 storage
+    assert (
+        precompute_ssif(store, svc_dir, tmp_path / "ssif", progress=False)["computed"] == 0
+    )  # a re-run completes, never redoes
     with pytest.raises(Exception, match="another SingleVC"):
         precompute_ssif(store, svc_dir, tmp_path / "ssif", variants=2, progress=False)
-    fast = load_train_config(None, [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
-                                    f"singlevc={svc_dir}", f"data.ssif={tmp_path / 'ssif'}", "trainer.max_steps=4", *STEPS])
+    fast = load_train_config(
+        None,
+        [
+            f"data.store={store}",
+            "data.batch_size=2",
+            "data.crop_frames=48",
+            "data.val_items=1",
+            "model=tiny",
+            f"singlevc={svc_dir}",
+            f"data.ssif={tmp_path / 'ssif'}",
+            "trainer.max_steps=4",
+            *STEPS,
+        ],
+    )
     assert torch.load(train("mediumvc", fast, tmp_path / "mvc_ssif"), weights_only=True)["global_step"] == 4
-    other = export(train("singlevc", singlevc_config(store, "trainer.max_steps=2", "trainer.seed=1"), tmp_path / "svc2"), tmp_path / "svc2_model")
+    other = export(
+        train("singlevc", singlevc_config(store, "trainer.max_steps=2", "trainer.seed=1"), tmp_path / "svc2"),
+        tmp_path / "svc2_model",
+    )
     fast.singlevc = str(other)
     with pytest.raises(Exception, match="another SingleVC"):
         train("mediumvc", fast, tmp_path / "mvc_ssif2")
@@ -160,8 +229,16 @@ def test_a_trained_singlevc_brings_its_own_sizes(store, tmp_path):
 def test_ranks_read_different_batches():
     from mediumvc.training.data import BatchStream
 
-    items = [{"uid": str(i), "speaker": f"s{i % 3}", "mel": torch.rand(60 + i, 80).numpy(), "dvector": torch.rand(256).numpy(), "psdr": None}
-             for i in range(12)]
+    items = [
+        {
+            "uid": str(i),
+            "speaker": f"s{i % 3}",
+            "mel": torch.rand(60 + i, 80).numpy(),
+            "dvector": torch.rand(256).numpy(),
+            "psdr": None,
+        }
+        for i in range(12)
+    ]
     single = BatchStream(items, "mediumvc", 2, 32, seed=0)
     ranks = [iter(BatchStream(items, "mediumvc", 2, 32, seed=0, rank=r, world=2)) for r in range(2)]
     firsts = [next(r)["input"] for r in ranks]
@@ -182,29 +259,62 @@ def test_input_warp_moves_formants_of_singlevc_inputs_only():
         out = warp_mel(peak, alpha)
         assert abs((out[0] * centres).sum() / out[0].sum() - alpha * 1000) < 40
     assert np.array_equal(warp_mel(peak, 1.0), peak)
-    items = [{"uid": str(i), "speaker": "joe", "mel": np.random.default_rng(i).random((60, 80), np.float32),
-              "dvector": np.zeros(256, np.float32), "psdr": np.random.default_rng(i + 9).random((2, 60, 80), np.float32)} for i in range(4)]
+    items = [
+        {
+            "uid": str(i),
+            "speaker": "joe",
+            "mel": np.random.default_rng(i).random((60, 80), np.float32),
+            "dvector": np.zeros(256, np.float32),
+            "psdr": np.random.default_rng(i + 9).random((2, 60, 80), np.float32),
+        }
+        for i in range(4)
+    ]
     plain, warped = (BatchStream(items, "singlevc", 2, 32, seed=0, input_warp=w).batch(0) for w in (None, (0.85, 1.2)))
     assert torch.equal(plain["target"], warped["target"]) and not torch.allclose(plain["input"], warped["input"])
     assert BatchStream(items, "mediumvc", 2, 32, seed=0, input_warp=(0.85, 1.2)).input_warp is None
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(store, tmp_path):
     out = tmp_path / "ddp"
-    args = [sys.executable, "-m", "mediumvc", "train", "singlevc", "--out", str(out), "--set", f"data.store={store}",
-            "data.speakers=[p225]", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
-            "trainer.max_steps=6", "trainer.val_every=3", "trainer.ckpt_every=3", "trainer.threads=1",
-            "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
-    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    args = [
+        sys.executable,
+        "-m",
+        "mediumvc",
+        "train",
+        "singlevc",
+        "--out",
+        str(out),
+        "--set",
+        f"data.store={store}",
+        "data.speakers=[p225]",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+        "trainer.max_steps=6",
+        "trainer.val_every=3",
+        "trainer.ckpt_every=3",
+        "trainer.threads=1",
+        "trainer.strategy=ddp",
+        "trainer.devices=2",
+        "trainer.accelerator=cpu",
+    ]
+    done = subprocess.run(
+        args, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Starting with 2 processes" in done.stderr + done.stdout
     assert done.stdout.count("training stopped") == 1  # rank 0 speaks
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 6
     names = {p.name for p in (out / "checkpoints").iterdir()}
-    assert {"last.ckpt", "step-00000003.ckpt", "step-00000006.ckpt"} <= names and not [n for n in names if n.endswith(".tmp")]
+    assert {"last.ckpt", "step-00000003.ckpt", "step-00000006.ckpt"} <= names and not [
+        n for n in names if n.endswith(".tmp")
+    ]
 
 
+@pytest.mark.slow
 def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     root = tmp_path / "corpus"
     for name, path in speech.items():  # four "speakers", three copies each (random crops differ)
@@ -213,8 +323,18 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
             os.symlink(path, root / name / f"{copy}.wav")
     store = tmp_path / "store"
     preprocess(scan_corpus(root), store, StoreSettings(dvector_mels=True), progress=False)
-    config = load_train_config(None, [f"data.store={store}", "data.speakers_per_batch=2", "data.utterances_per_speaker=2",
-                                      "data.val_speakers=2", "optim.lr=0.01", "trainer.max_steps=6", *STEPS])
+    config = load_train_config(
+        None,
+        [
+            f"data.store={store}",
+            "data.speakers_per_batch=2",
+            "data.utterances_per_speaker=2",
+            "data.val_speakers=2",
+            "optim.lr=0.01",
+            "trainer.max_steps=6",
+            *STEPS,
+        ],
+    )
     last = train("dvector", config, tmp_path / "dv")
     metrics = (tmp_path / "dv" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
     assert "val/eer" in metrics and "val/threshold" in metrics and "train/loss" in metrics
@@ -227,9 +347,28 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     # the trained encoder can judge: EER with --encoder dvector
     import json
 
-    done = subprocess.run([sys.executable, "-m", "mediumvc", "evaluate", "eer", str(root), "--trials", "20", "--encoder", "dvector",
-                           "--dvector", str(tmp_path / "dvector_model"), "--out", str(tmp_path / "eer")],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediumvc",
+            "evaluate",
+            "eer",
+            str(root),
+            "--trials",
+            "20",
+            "--encoder",
+            "dvector",
+            "--dvector",
+            str(tmp_path / "dvector_model"),
+            "--out",
+            str(tmp_path / "eer"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "eer" / "eer.json").read_text())["encoder"] == "dvector"
 
@@ -239,17 +378,44 @@ def test_dvector_ge2e_training_reports_eer_and_exports(tmp_path, speech):
     dv_dir = tmp_path / "dvector_model"
     dv_store = tmp_path / "store_dv"
     preprocess(scan_corpus(root), dv_store, StoreSettings(encoder="dvector"), progress=False, dvector_dir=dv_dir)
-    plain_args = ["data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny", "singlevc=untrained", "trainer.max_steps=2", *STEPS]
+    plain_args = [
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+        "singlevc=untrained",
+        "trainer.max_steps=2",
+        *STEPS,
+    ]
     mvc_args = [*plain_args, f"dvector={dv_dir}"]
-    model_dir = export(train("mediumvc", load_train_config(None, [f"data.store={dv_store}", *mvc_args]), tmp_path / "mvc"), tmp_path / "mvc_model")
+    model_dir = export(
+        train("mediumvc", load_train_config(None, [f"data.store={dv_store}", *mvc_args]), tmp_path / "mvc"),
+        tmp_path / "mvc_model",
+    )
     loaded = load_model_dir(model_dir)
     trained = load_part_dir(dv_dir, "dvector").net
     assert loaded.config.speaker_encoder == "dvector"
     assert all(torch.equal(a, b) for a, b in zip(loaded.dvector.state_dict().values(), trained.state_dict().values()))
     out = tmp_path / "converted.wav"
-    done = subprocess.run([sys.executable, "-m", "mediumvc", "convert", str(speech["p225_003"]), "--target", str(speech["p226_003"]),
-                           "--model", str(model_dir), "--output", str(out)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mediumvc",
+            "convert",
+            str(speech["p225_003"]),
+            "--target",
+            str(speech["p226_003"]),
+            "--model",
+            str(model_dir),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=600,
+    )
     assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
     # d-vectors from another encoder than the model's are refused, both ways
     with pytest.raises(Exception, match="not embedded with the d-vector"):
@@ -265,8 +431,11 @@ def test_dvector_groups_can_split_long_recordings():
     from mediumvc.training.dvector import group_by_speaker
 
     long = np.arange(5 * 160 + 30, dtype=np.float32)[:, None].repeat(40, 1)
-    items = [{"uid": "a", "speaker": "one_long", "dvector_mel": long},
-             {"uid": "b", "speaker": "two_short", "dvector_mel": long[:170]}, {"uid": "c", "speaker": "two_short", "dvector_mel": long[:160]}]
+    items = [
+        {"uid": "a", "speaker": "one_long", "dvector_mel": long},
+        {"uid": "b", "speaker": "two_short", "dvector_mel": long[:170]},
+        {"uid": "c", "speaker": "two_short", "dvector_mel": long[:160]},
+    ]
     assert set(group_by_speaker(items, 160, 2)) == {"two_short"}
     pieces = group_by_speaker(items, 160, 2, split=True)["one_long"]
     assert len(pieces) == 5 and min(len(p) for p in pieces) >= 160 and np.array_equal(np.concatenate(pieces), long)
@@ -302,10 +471,12 @@ def trainable(module: torch.nn.Module) -> list[str]:
     return [n for n, p in module.named_parameters() if p.requires_grad]
 
 
+@pytest.mark.slow
 def test_init_starts_from_trained_weights(store, tmp_path):
     """`init:` (fine-tuning) copies trained weights from a checkpoint or an exported directory."""
     from mediumvc.checkpoint import fold_weight_norm_state, load_part_dir
-    from mediumvc.training.train import build_task, init_weights
+    from mediumvc.training.init import init_weights
+    from mediumvc.training.train import build_task
 
     ckpt = train("singlevc", singlevc_config(store, "trainer.max_steps=4"), tmp_path / "svc")
     svc_dir = export(ckpt, tmp_path / "svc_model")
@@ -313,7 +484,9 @@ def test_init_starts_from_trained_weights(store, tmp_path):
     plain = lambda net: fold_weight_norm_state({k: v.detach() for k, v in net.state_dict().items()})
     for source in (ckpt, svc_dir):
         task = build_task("singlevc", singlevc_config(store, "trainer.seed=5"))
-        assert not torch.equal(plain(task.net)["mel_linear2.weight"], trained["mel_linear2.weight"])  # a fresh init differs
+        assert not torch.equal(
+            plain(task.net)["mel_linear2.weight"], trained["mel_linear2.weight"]
+        )  # a fresh init differs
         fresh = trainable(task)
         init_weights(task.net, "singlevc", source)
         got = plain(task.net)
@@ -321,11 +494,26 @@ def test_init_starts_from_trained_weights(store, tmp_path):
         assert trainable(task) == fresh  # every weight still trains, in the order a resumed run rebuilds
 
     # MediumVC: content encoder + decoder come from `init`, SingleVC from `singlevc:`
-    mvc_args = [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", "model=tiny",
-                f"singlevc={svc_dir}", *STEPS]
-    mvc_dir = export(train("mediumvc", load_train_config(None, [*mvc_args, "trainer.max_steps=2"]), tmp_path / "mvc"), tmp_path / "mvc_model")
-    fine = train("mediumvc", load_train_config(None, [*mvc_args, "trainer.max_steps=1", "optim.lr=0", "optim.weight_decay=0",
-                                                       f"init={mvc_dir}"]), tmp_path / "fine")
+    mvc_args = [
+        f"data.store={store}",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+        f"singlevc={svc_dir}",
+        *STEPS,
+    ]
+    mvc_dir = export(
+        train("mediumvc", load_train_config(None, [*mvc_args, "trainer.max_steps=2"]), tmp_path / "mvc"),
+        tmp_path / "mvc_model",
+    )
+    fine = train(
+        "mediumvc",
+        load_train_config(
+            None, [*mvc_args, "trainer.max_steps=1", "optim.lr=0", "optim.weight_decay=0", f"init={mvc_dir}"]
+        ),
+        tmp_path / "fine",
+    )
     from mediumvc.checkpoint import load_model_dir
 
     before = load_model_dir(mvc_dir).model.state_dict()
@@ -352,9 +540,13 @@ def test_online_psdr_shifts_crops_in_place(store, tmp_path, monkeypatch):
 
     from mediumvc.training.data import BatchStream, DataConfig, OnlinePSDR, load_items
 
-    items = load_items(DataConfig(store=str(store), speakers=["p226"], psdr_online="librosa"), need_psdr=True)  # p226: no stored variants
+    items = load_items(
+        DataConfig(store=str(store), speakers=["p226"], psdr_online="librosa"), need_psdr=True
+    )  # p226: no stored variants
     item, window = items[0], slice(10, 58)
-    with monkeypatch.context() as m:  # the shifter as the identity: the recomputed crop is the stored mel, frame for frame
+    with (
+        monkeypatch.context() as m
+    ):  # the shifter as the identity: the recomputed crop is the stored mel, frame for frame
         m.setattr("mediumvc.psdr.pitch_shift", lambda wav, sr, semitones, backend: wav)
         same = OnlinePSDR("librosa")(item, window, 3)
     np.testing.assert_allclose(same, item["mel"][window].astype(np.float32), atol=2e-3)
@@ -366,14 +558,30 @@ def test_online_psdr_shifts_crops_in_place(store, tmp_path, monkeypatch):
     assert a["input"].shape == a["target"].shape == (2, 48, 80)
     assert torch.equal(a["input"], b["input"]) and not torch.equal(a["input"], a["target"])
     # a real run on a speaker the store has no variants for
-    ckpt = train("singlevc", load_train_config(None, [f"data.store={store}", "data.speakers=[p226]", "data.batch_size=2",
-                                                      "data.crop_frames=48", "data.val_items=1", "model=tiny", *STEPS,
-                                                      "trainer.max_steps=2", "data.psdr_online=librosa"]), tmp_path / "online")
+    ckpt = train(
+        "singlevc",
+        load_train_config(
+            None,
+            [
+                f"data.store={store}",
+                "data.speakers=[p226]",
+                "data.batch_size=2",
+                "data.crop_frames=48",
+                "data.val_items=1",
+                "model=tiny",
+                *STEPS,
+                "trainer.max_steps=2",
+                "data.psdr_online=librosa",
+            ],
+        ),
+        tmp_path / "online",
+    )
     assert torch.load(ckpt, weights_only=True)["global_step"] == 2
     with pytest.raises(Exception, match="psdr_online"):
         load_items(DataConfig(store=str(store), speakers=["p226"]), need_psdr=True)
 
 
+@pytest.mark.slow
 def test_adversarial_loss_trains_a_discriminator_resumes_exactly_and_never_ships(store, tmp_path):
     adv = ["loss.adversarial=0.1", "loss.feature_matching=0.2", "loss.disc_channels=8"]
     straight = train("singlevc", singlevc_config(store, "trainer.max_steps=8", *adv), tmp_path / "a")
@@ -385,7 +593,9 @@ def test_adversarial_loss_trains_a_discriminator_resumes_exactly_and_never_ships
     ckpt = torch.load(straight, weights_only=True)
     assert ckpt["global_step"] == 8 and ckpt["disc_optimizer"]["state"], "the discriminator's optimiser never stepped"
     plain = weights(train("singlevc", singlevc_config(store, "trainer.max_steps=8"), tmp_path / "c"))
-    assert not torch.equal(a["net.mel_linear2.weight"], plain["net.mel_linear2.weight"]), "the adversarial terms changed nothing"
+    assert not torch.equal(a["net.mel_linear2.weight"], plain["net.mel_linear2.weight"]), (
+        "the adversarial terms changed nothing"
+    )
     metrics = (tmp_path / "a" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text()
     assert "train/disc" in metrics and "train/fm" in metrics
     from safetensors.torch import load_file
@@ -394,9 +604,12 @@ def test_adversarial_loss_trains_a_discriminator_resumes_exactly_and_never_ships
     assert not [k for k in load_file(exported / "model.safetensors") if "disc" in k]
     # switched off when resumed: the discriminator's weights are dropped, training goes on
     more = train("singlevc", singlevc_config(store, "trainer.max_steps=10"), tmp_path / "b", resume=True)
-    assert torch.load(more, weights_only=True)["global_step"] == 10 and not any(k.startswith("disc.") for k in weights(more))
+    assert torch.load(more, weights_only=True)["global_step"] == 10 and not any(
+        k.startswith("disc.") for k in weights(more)
+    )
 
 
+@pytest.mark.slow
 def test_source_detail_sees_warped_target_copies_while_training_and_the_source_when_converting(store, tmp_path, speech):
     """model.mediumvc.source_detail: the source's fast changes join the content through a zero-initialised
     convolution; training batches carry a frequency-warped copy of the target, never the target itself."""
@@ -406,7 +619,7 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
     from mediumvc.checkpoint import load_model_dir
     from mediumvc.config import CONFIG_DIR, load_config
     from mediumvc.converter import VoiceConverter
-    from mediumvc.detail import fast_changes
+    from mediumvc.mel import fast_changes
     from mediumvc.nets import MediumVC
     from mediumvc.nets.mediumvc import MediumVCConfig
     from mediumvc.training.data import BatchStream
@@ -423,7 +636,9 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
         detailed.detail_in.weight.normal_(std=0.1)
     assert torch.equal(detailed(mel, spk), detailed.from_ssif(mel, spk, mel))
     assert not torch.allclose(detailed(mel, spk), detailed(mel, spk, detail_mel=other))
-    assert torch.allclose(detailed(mel, spk, detail_mel=other + 0.3), detailed(mel, spk, detail_mel=other), atol=1e-5)  # only fast changes
+    assert torch.allclose(
+        detailed(mel, spk, detail_mel=other + 0.3), detailed(mel, spk, detail_mel=other), atol=1e-5
+    )  # only fast changes
     with pytest.raises(ValueError, match="detail mel"):
         detailed.from_ssif(mel, spk)
     with pytest.raises(ValueError, match="odd"):
@@ -431,9 +646,19 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
     assert torch.allclose(fast_changes(torch.stack([mel[0], other[0]]), 5)[1], fast_changes(other[0], 5))
 
     # the batches: a warped copy of each target (crops unchanged), only for MediumVC with it on
-    items = [{"uid": str(i), "speaker": "s", "mel": np.random.default_rng(i).random((60, 80), np.float32),
-              "dvector": np.zeros(256, np.float32)} for i in range(3)]
-    off, on = BatchStream(items, "mediumvc", 2, 32, seed=0).batch(0), BatchStream(items, "mediumvc", 2, 32, seed=0, detail_warp=(0.85, 1.2)).batch(0)
+    items = [
+        {
+            "uid": str(i),
+            "speaker": "s",
+            "mel": np.random.default_rng(i).random((60, 80), np.float32),
+            "dvector": np.zeros(256, np.float32),
+        }
+        for i in range(3)
+    ]
+    off, on = (
+        BatchStream(items, "mediumvc", 2, 32, seed=0).batch(0),
+        BatchStream(items, "mediumvc", 2, 32, seed=0, detail_warp=(0.85, 1.2)).batch(0),
+    )
     assert "detail_mel" not in off and torch.equal(off["target"], on["target"])
     assert on["detail_mel"].shape == on["target"].shape and not torch.allclose(on["detail_mel"], on["target"])
     assert BatchStream(items, "singlevc", 2, 32, seed=0, detail_warp=(0.85, 1.2)).detail_warp is None
@@ -443,9 +668,19 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
     raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
     raw["model"]["mediumvc"]["source_detail"] = 5
     cfg_path.write_text(yaml.safe_dump(raw))
-    svc_dir = export(train("singlevc", singlevc_config(store, "trainer.max_steps=2"), tmp_path / "svc"), tmp_path / "svc_model")
-    args = [f"data.store={store}", "data.batch_size=2", "data.crop_frames=48", "data.val_items=1", f"model={cfg_path}",
-            f"singlevc={svc_dir}", "trainer.max_steps=4", *STEPS]
+    svc_dir = export(
+        train("singlevc", singlevc_config(store, "trainer.max_steps=2"), tmp_path / "svc"), tmp_path / "svc_model"
+    )
+    args = [
+        f"data.store={store}",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        f"model={cfg_path}",
+        f"singlevc={svc_dir}",
+        "trainer.max_steps=4",
+        *STEPS,
+    ]
     model_dir = export(train("mediumvc", load_train_config(None, args), tmp_path / "mvc"), tmp_path / "model")
     model = load_model_dir(model_dir, "cpu").model
     assert model.config.source_detail == 5 and model.detail_in.weight.abs().sum() > 0  # it learned from zero
@@ -459,5 +694,8 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
     task = build_task("mediumvc", load_train_config(None, args)).eval()
     with torch.no_grad():
         task.net.detail_in.weight.normal_(std=0.1)
-    batch = {**{k: v[:1] for k, v in on.items()}, "dvector": torch.randn(1, 256)}  # (a zero d-vector would erase the content)
+    batch = {
+        **{k: v[:1] for k, v in on.items()},
+        "dvector": torch.randn(1, 256),
+    }  # (a zero d-vector would erase the content)
     assert not torch.equal(task.predict_batch(batch), task.predict_batch({**batch, "detail_mel": batch["input"]}))

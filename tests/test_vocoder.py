@@ -6,8 +6,9 @@ import torch
 from pesq import pesq
 from pystoi import stoi
 
-from mediumvc.audio import MelSpectrogram, load_audio, peak_normalize
+from mediumvc.audio import load_audio, peak_normalize
 from mediumvc.errors import CheckpointError
+from mediumvc.mel import MelSpectrogram
 from mediumvc.vocoder import HiFiGANConfig, HiFiGANGenerator, load_hifigan
 
 
@@ -40,8 +41,14 @@ def test_bad_vocoder_checkpoints(tmp_path):
     (tmp_path / "junk.pth.tar").write_bytes(b"\x00" * 100)
     with pytest.raises(CheckpointError, match="cannot be read"):
         load_hifigan(tmp_path / "junk.pth.tar")
-    v3 = HiFiGANConfig(resblock="2", upsample_rates=(8, 8, 4), upsample_kernel_sizes=(16, 16, 8), upsample_initial_channel=256,
-                       resblock_kernel_sizes=(3, 5, 7), resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)))
+    v3 = HiFiGANConfig(
+        resblock="2",
+        upsample_rates=(8, 8, 4),
+        upsample_kernel_sizes=(16, 16, 8),
+        upsample_initial_channel=256,
+        resblock_kernel_sizes=(3, 5, 7),
+        resblock_dilation_sizes=((1, 2), (2, 6), (3, 12)),
+    )
     path = tmp_path / "v3.pt"
     torch.save({"generator": HiFiGANGenerator(v3).state_dict()}, path)
     assert isinstance(load_hifigan(path, v3), HiFiGANGenerator)  # any checkpoint of the official format

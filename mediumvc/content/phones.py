@@ -15,8 +15,46 @@ from mediumvc.audio import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 # pocketsphinx en-US context-independent phones; fillers (+NSN+, +SPN+) count as silence.
 PHONES = (
-    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
-    "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH",
+    "SIL",
+    "AA",
+    "AE",
+    "AH",
+    "AO",
+    "AW",
+    "AY",
+    "B",
+    "CH",
+    "D",
+    "DH",
+    "EH",
+    "ER",
+    "EY",
+    "F",
+    "G",
+    "HH",
+    "IH",
+    "IY",
+    "JH",
+    "K",
+    "L",
+    "M",
+    "N",
+    "NG",
+    "OW",
+    "OY",
+    "P",
+    "R",
+    "S",
+    "SH",
+    "T",
+    "TH",
+    "UH",
+    "UW",
+    "V",
+    "W",
+    "Y",
+    "Z",
+    "ZH",
 )
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 ALIGN_RATE = 16000
@@ -48,7 +86,11 @@ class PhoneAligner:
     def _pcm(self, wav: np.ndarray, rate: int) -> bytes:
         import librosa
 
-        x = librosa.resample(np.asarray(wav, dtype=np.float32), orig_sr=rate, target_sr=ALIGN_RATE) if rate != ALIGN_RATE else wav
+        x = (
+            librosa.resample(np.asarray(wav, dtype=np.float32), orig_sr=rate, target_sr=ALIGN_RATE)
+            if rate != ALIGN_RATE
+            else wav
+        )
         return (np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes()
 
     def _run(self, pcm: bytes) -> None:

@@ -51,7 +51,9 @@ def scan_corpus(source: str | Path, include: list[str] | None = None, exclude: l
                 raise MediumVCError(f"{source}: a manifest needs tab-separated 'path' and 'speaker' columns")
             for row in reader:
                 if _keep(row["speaker"], include, list(exclude)):
-                    found.append(Utterance(source.parent / row["path"], row["speaker"], make_uid(row["speaker"], row["path"])))
+                    found.append(
+                        Utterance(source.parent / row["path"], row["speaker"], make_uid(row["speaker"], row["path"]))
+                    )
     else:
         raise MediumVCError(f"corpus {source}: no such folder or manifest")
     if not found:

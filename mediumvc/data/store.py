@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
+from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, load_audio, peak_normalize
 from mediumvc.data.corpus import Utterance
 from mediumvc.errors import MediumVCError
 from mediumvc.files import atomic_write, file_sha256
+from mediumvc.mel import MelSpectrogram, normalize_mel
 
 FORMAT = "mediumvc-features"
 
@@ -75,7 +76,9 @@ def _is_current(path: Path, utt: Utterance, settings: StoreSettings) -> bool:
         stamp, st = meta.get("stamp") or {}, utt.path.stat()
         if meta.get("settings") != _settings_dict(settings) or stamp.get("size") != st.st_size:
             return False
-        return stamp.get("mtime_ns") == st.st_mtime_ns or ("sha256" in stamp and stamp["sha256"] == file_sha256(utt.path))
+        return stamp.get("mtime_ns") == st.st_mtime_ns or (
+            "sha256" in stamp and stamp["sha256"] == file_sha256(utt.path)
+        )
     except Exception:  # unreadable item (e.g. disk full during an old run): redo it
         return False
 
@@ -113,7 +116,9 @@ def _init_worker(settings: StoreSettings, dvector_dir: str | None = None) -> Non
 def _wants_psdr(speaker: str, settings: StoreSettings) -> bool:
     import fnmatch
 
-    return settings.psdr_variants > 0 and (not settings.psdr_speakers or any(fnmatch.fnmatchcase(speaker, p) for p in settings.psdr_speakers))
+    return settings.psdr_variants > 0 and (
+        not settings.psdr_speakers or any(fnmatch.fnmatchcase(speaker, p) for p in settings.psdr_speakers)
+    )
 
 
 def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
@@ -138,15 +143,38 @@ def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
             rng = np.random.default_rng(seed)
             shifts = [draw_shift(rng, settings.psdr_low, settings.psdr_high) for _ in range(settings.psdr_variants)]
             with torch.inference_mode():
-                variants = [normalize_mel(mel_fn(torch.from_numpy(peak_normalize(pitch_shift(wav, SAMPLE_RATE, s, settings.psdr_backend))))) for s in shifts]
+                variants = [
+                    normalize_mel(
+                        mel_fn(
+                            torch.from_numpy(peak_normalize(pitch_shift(wav, SAMPLE_RATE, s, settings.psdr_backend)))
+                        )
+                    )
+                    for s in shifts
+                ]
             arrays["psdr_mels"] = torch.stack(variants).numpy().astype(np.float16)
             arrays["psdr_shifts"] = np.array(shifts, dtype=np.int8)
         seconds = len(wav) / SAMPLE_RATE
-        meta = {"uid": utt.uid, "speaker": utt.speaker, "source": str(utt.path), "seconds": seconds,
-                "stamp": _source_stamp(utt.path), "settings": _settings_dict(settings)}
+        meta = {
+            "uid": utt.uid,
+            "speaker": utt.speaker,
+            "source": str(utt.path),
+            "seconds": seconds,
+            "stamp": _source_stamp(utt.path),
+            "settings": _settings_dict(settings),
+        }
         arrays["meta"] = np.array(json.dumps(meta))
         atomic_write(item_path(root, utt.uid), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
-        return utt.uid, None, {"uid": utt.uid, "speaker": utt.speaker, "frames": int(mel.shape[0]), "seconds": round(seconds, 3), "source": str(utt.path)}
+        return (
+            utt.uid,
+            None,
+            {
+                "uid": utt.uid,
+                "speaker": utt.speaker,
+                "frames": int(mel.shape[0]),
+                "seconds": round(seconds, 3),
+                "source": str(utt.path),
+            },
+        )
     except MediumVCError as e:
         return utt.uid, str(e), None
     except Exception as e:  # a bad file must never stop the run; the reason is listed
@@ -160,12 +188,20 @@ def dvector_settings(settings: StoreSettings, dvector_dir: str | Path | None) ->
     from mediumvc.checkpoint import weights_digest
 
     if not dvector_dir or not (Path(dvector_dir) / "model.safetensors").is_file():
-        raise MediumVCError(f"--encoder dvector needs --dvector DIR, a d-vector exported with `mediumvc export` (got {dvector_dir})")
+        raise MediumVCError(
+            f"--encoder dvector needs --dvector DIR, a d-vector exported with `mediumvc export` (got {dvector_dir})"
+        )
     return replace(settings, encoder="dvector", encoder_weights=weights_digest(dvector_dir))
 
 
-def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSettings = StoreSettings(), workers: int = 1,
-               progress: bool = True, dvector_dir: str | Path | None = None) -> dict:
+def preprocess(
+    utterances: list[Utterance],
+    root: str | Path,
+    settings: StoreSettings = StoreSettings(),
+    workers: int = 1,
+    progress: bool = True,
+    dvector_dir: str | Path | None = None,
+) -> dict:
     """Build or update the feature store at `root`. Returns a summary dict.
     `dvector_dir`: our exported d-vector, for `settings.encoder` "dvector"."""
     from tqdm import tqdm
@@ -175,7 +211,12 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
         dvector_dir = str(dvector_dir)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write(root / "store.json", lambda tmp: Path(tmp).write_text(json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)))
+    atomic_write(
+        root / "store.json",
+        lambda tmp: Path(tmp).write_text(
+            json.dumps({"format": FORMAT, "version": 1, "settings": _settings_dict(settings)}, indent=2)
+        ),
+    )
     todo = [u for u in utterances if not _is_current(item_path(root, u.uid), u, settings)]
     skipped = len(utterances) - len(todo)
     failures: list[tuple[str, str]] = []
@@ -188,7 +229,9 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
     else:
         import multiprocessing as mp
 
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(settings, dvector_dir))
+        pool = ProcessPoolExecutor(
+            workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=(settings, dvector_dir)
+        )
         results = pool.map(_process, [root] * len(todo), todo, chunksize=4)
     try:
         for uid, error, _ in results:
@@ -201,9 +244,16 @@ def preprocess(utterances: list[Utterance], root: str | Path, settings: StoreSet
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     rows = write_manifest(root, utterances)
-    atomic_write(root / "failures.tsv", lambda tmp: Path(tmp).write_text(
-        "path\treason\n" + "".join(f"{by_uid[u].path}\t{r}\n" for u, r in failures)))
-    summary = {"items": len(rows), "computed": len(todo) - len(failures), "skipped_unchanged": skipped, "failed": len(failures)}
+    atomic_write(
+        root / "failures.tsv",
+        lambda tmp: Path(tmp).write_text("path\treason\n" + "".join(f"{by_uid[u].path}\t{r}\n" for u, r in failures)),
+    )
+    summary = {
+        "items": len(rows),
+        "computed": len(todo) - len(failures),
+        "skipped_unchanged": skipped,
+        "failed": len(failures),
+    }
     return summary
 
 
@@ -214,11 +264,23 @@ def write_manifest(root: Path, utterances: list[Utterance]) -> list[dict]:
         p = item_path(root, u.uid)
         if p.is_file():
             meta = read_meta(p)
-            rows.append({"uid": u.uid, "speaker": u.speaker, "frames": int(round(meta["seconds"] * SAMPLE_RATE)) // HOP_LENGTH,
-                         "seconds": round(meta["seconds"], 3), "source": str(u.path)})
+            rows.append(
+                {
+                    "uid": u.uid,
+                    "speaker": u.speaker,
+                    "frames": int(round(meta["seconds"] * SAMPLE_RATE)) // HOP_LENGTH,
+                    "seconds": round(meta["seconds"], 3),
+                    "source": str(u.path),
+                }
+            )
     header = "uid\tspeaker\tframes\tseconds\tsource\n"
-    atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text(header + "".join(
-        f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)))
+    atomic_write(
+        root / "manifest.tsv",
+        lambda tmp: Path(tmp).write_text(
+            header
+            + "".join(f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)
+        ),
+    )
     return rows
 
 
@@ -235,4 +297,6 @@ def read_manifest(root: str | Path) -> list[dict]:
     import csv
 
     with path.open(newline="") as fh:
-        return [dict(r, frames=int(r["frames"]), seconds=float(r["seconds"])) for r in csv.DictReader(fh, delimiter="\t")]
+        return [
+            dict(r, frames=int(r["frames"]), seconds=float(r["seconds"])) for r in csv.DictReader(fh, delimiter="\t")
+        ]

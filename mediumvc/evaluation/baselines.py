@@ -10,13 +10,13 @@ report can put them beside MediumVC and `mediumvc convert --method NAME` can run
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, AudioLike, load_audio
 from mediumvc.errors import MediumVCError
-from mediumvc.evaluation.pitch import median_f0
+from mediumvc.evaluation.pitch import judged_f0
 from mediumvc.speaker.base import is_single_recording
 
 METHODS = ("mediumvc", "identity", "copy-synthesis", "dsp")
@@ -43,16 +43,18 @@ class CopySynthesis:
     name = "copy-synthesis"
 
     def __init__(self, device: str = "cpu") -> None:
-        from mediumvc.converter import MelVocoder
-        from mediumvc.vocoder import load_hifigan
+        from mediumvc.mel import MelFrontEnd
+        from mediumvc.runtime import resolve_device
+        from mediumvc.vocoder import MelVocoder, load_hifigan
 
-        self._audio = MelVocoder(load_hifigan(), device)
+        self._front_end = MelFrontEnd(resolve_device(device))
+        self._vocoder = MelVocoder(load_hifigan(), device)
 
     def target_voice(self, recordings) -> None:
         return None
 
     def convert(self, source: AudioLike, speaker=None, name: str | None = None) -> tuple[np.ndarray, int]:
-        return self._audio.vocode(self._audio.source_mel(source, name=name)), SAMPLE_RATE
+        return self._vocoder(self._front_end.source_mel(source, name=name)), SAMPLE_RATE
 
 
 def warp_envelope(envelope: np.ndarray, alpha: float) -> np.ndarray:
@@ -70,10 +72,12 @@ class WorldDSP:
 
     def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> float:
         """Target recordings -> their median F0 in Hz."""
-        f0s = [median_f0(load_audio(r, min_samples=SAMPLE_RATE // 10), SAMPLE_RATE) for r in _recordings(recordings)]
+        f0s = [judged_f0(load_audio(r, min_samples=SAMPLE_RATE // 10), SAMPLE_RATE) for r in _recordings(recordings)]
         f0s = [f for f in f0s if not math.isnan(f)]
         if not f0s:
-            raise MediumVCError("no voiced speech found in the target recording(s): the DSP baseline needs a pitch to aim at")
+            raise MediumVCError(
+                "no voiced speech found in the target recording(s): the DSP baseline needs a pitch to aim at"
+            )
         return float(np.median(f0s))
 
     def convert(self, source: AudioLike, speaker, name: str | None = None) -> tuple[np.ndarray, int]:
@@ -90,21 +94,21 @@ class WorldDSP:
         sp = pyworld.cheaptrick(wav, f0, t, SAMPLE_RATE)
         ap = pyworld.d4c(wav, f0, t, SAMPLE_RATE)
         alpha = ratio**self.formant_exponent
-        out = pyworld.synthesize(f0 * ratio, np.ascontiguousarray(warp_envelope(sp, alpha)), np.ascontiguousarray(warp_envelope(ap, alpha)), SAMPLE_RATE, 5.0)
+        out = pyworld.synthesize(
+            f0 * ratio,
+            np.ascontiguousarray(warp_envelope(sp, alpha)),
+            np.ascontiguousarray(warp_envelope(ap, alpha)),
+            SAMPLE_RATE,
+            5.0,
+        )
         n = len(wav) // HOP_LENGTH * HOP_LENGTH
         out = np.pad(out, (0, max(0, n - len(out))))[:n].astype(np.float32)
         peak = float(np.max(np.abs(out))) or 1.0
         return out * min(1.0, 0.95 / peak), SAMPLE_RATE
 
 
-def make_method(name: str, model: str | None = None, device: str = "auto", precision: str = "fp32", **kwargs):
-    """A conversion method by name: 'mediumvc' (needs a model directory, or the bundled model) or a baseline."""
-    if name == "mediumvc":
-        from mediumvc.converter import VoiceConverter
-
-        return VoiceConverter.from_pretrained(model, device=device, precision=precision, **kwargs)
-    if model is not None:
-        raise MediumVCError(f"--model is for the mediumvc method; the {name} baseline takes none")
+def make_baseline(name: str, device: str = "auto"):
+    """A baseline by name: 'identity', 'copy-synthesis' or 'dsp'."""
     if name == "identity":
         return Identity()
     if name == "copy-synthesis":
@@ -114,3 +118,14 @@ def make_method(name: str, model: str | None = None, device: str = "auto", preci
     if name == "dsp":
         return WorldDSP()
     raise MediumVCError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}")
+
+
+def make_method(name: str, model: str | None = None, device: str = "auto", precision: str = "fp32", **kwargs):
+    """A conversion method by name: 'mediumvc' (a model directory, or the bundled model) or a baseline."""
+    if name == "mediumvc":
+        from mediumvc.converter import VoiceConverter
+
+        return VoiceConverter.from_pretrained(model, device=device, precision=precision, **kwargs)
+    if model is not None:
+        raise MediumVCError(f"--model is for the mediumvc method; the {name} baseline takes none")
+    return make_baseline(name, device)

@@ -22,7 +22,7 @@ import torch
 from mediumvc.audio import SAMPLE_RATE, load_audio, save_wav
 from mediumvc.errors import MediumVCError
 from mediumvc.evaluation.asr import Transcriber, cer, wer
-from mediumvc.evaluation.pitch import median_f0, semitones
+from mediumvc.evaluation.pitch import judged_f0, semitones
 from mediumvc.evaluation.quality import dnsmos
 
 
@@ -48,9 +48,17 @@ def read_pairs(path: str | Path) -> list[Pair]:
         if not reader.fieldnames or not {"source", "target"} <= set(reader.fieldnames):
             raise MediumVCError(f"{path}: needs a header with at least 'source' and 'target' columns (tab-separated)")
         split = lambda cell: [path.parent / p.strip() for p in (cell or "").split("|") if p.strip()]
-        pairs = [Pair(path.parent / row["source"], split(row["target"]), split(row.get("heldout")), (row.get("text") or None),
-                      path.parent / row["output"] if row.get("output") else None)
-                 for row in reader if row.get("source")]
+        pairs = [
+            Pair(
+                path.parent / row["source"],
+                split(row["target"]),
+                split(row.get("heldout")),
+                (row.get("text") or None),
+                path.parent / row["output"] if row.get("output") else None,
+            )
+            for row in reader
+            if row.get("source")
+        ]
     if not pairs:
         raise MediumVCError(f"{path} lists no pairs")
     return pairs
@@ -58,7 +66,9 @@ def read_pairs(path: str | Path) -> list[Pair]:
 
 def bootstrap_ci(values: list[float], seed: int = 0, n: int = 1000) -> tuple[float, float, float]:
     """Mean and its 95 % percentile-bootstrap interval (NaNs dropped)."""
-    v = np.array([x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=np.float64)
+    v = np.array(
+        [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))], dtype=np.float64
+    )
     if len(v) == 0:
         return math.nan, math.nan, math.nan
     rng = np.random.default_rng(seed)
@@ -103,7 +113,7 @@ class Judges:
     def describe(self, wav: np.ndarray, sr: int = SAMPLE_RATE) -> dict:
         """Reference-free measurements of one recording."""
         wav16 = librosa.resample(wav, orig_sr=sr, target_sr=16000) if sr != 16000 else wav
-        out = {"seconds": len(wav) / sr, "f0": median_f0(wav, sr)}
+        out = {"seconds": len(wav) / sr, "f0": judged_f0(wav, sr)}
         if self.asr is not None:
             out["transcript"] = self.asr(wav16)
         if self.mos:
@@ -111,8 +121,14 @@ class Judges:
         return out
 
 
-def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges: Judges, threshold: float | None,
-                   progress: bool = True) -> dict:
+def evaluate_pairs(
+    pairs: list[Pair],
+    methods: dict,
+    out_dir: str | Path,
+    judges: Judges,
+    threshold: float | None,
+    progress: bool = True,
+) -> dict:
     """Convert every pair with every method, measure, aggregate. Writes audio under OUT/audio/."""
     from tqdm import tqdm
 
@@ -127,14 +143,20 @@ def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges
         src = source_info[pair.source]
         key = tuple(pair.targets)
         if key not in target_f0:
-            target_f0[key] = float(np.nanmedian([median_f0(load_audio(t), SAMPLE_RATE) for t in pair.targets]))
+            target_f0[key] = float(np.nanmedian([judged_f0(load_audio(t), SAMPLE_RATE) for t in pair.targets]))
         e_target = judges.embed(pair.targets)
         e_heldout = judges.embed(pair.heldout) if pair.heldout else None
         e_source = judges.embed([pair.source])
         reference_text = pair.text if pair.text else src.get("transcript", "")
         for name, method in methods.items():
-            row = {"pair": pair.label, "method": name, "source": str(pair.source), "targets": "|".join(map(str, pair.targets)),
-                   "sim_source_target": float(e_source @ e_target), "failed": 0}
+            row = {
+                "pair": pair.label,
+                "method": name,
+                "source": str(pair.source),
+                "targets": "|".join(map(str, pair.targets)),
+                "sim_source_target": float(e_source @ e_target),
+                "failed": 0,
+            }
             out_wav = out_dir / "audio" / name / f"{pair.label}.wav"
             try:
                 start = time.perf_counter()
@@ -152,29 +174,60 @@ def evaluate_pairs(pairs: list[Pair], methods: dict, out_dir: str | Path, judges
                 continue
             e_conv = judges.embed([out_wav])
             info = judges.describe(wav, sr)
-            row.update({
-                "output": str(out_wav),
-                "sim_target": float(e_conv @ e_target),
-                "sim_heldout": float(e_conv @ e_heldout) if e_heldout is not None else math.nan,
-                "sv_accept": float(float(e_conv @ e_target) > threshold) if threshold is not None else math.nan,
-                "f0_source": src["f0"], "f0_target": target_f0[key], "f0_converted": info["f0"],
-                "f0_error_semitones": abs(semitones(info["f0"], target_f0[key])),
-                "duration_ratio": info["seconds"] / src["seconds"],
-            })
+            row.update(
+                {
+                    "output": str(out_wav),
+                    "sim_target": float(e_conv @ e_target),
+                    "sim_heldout": float(e_conv @ e_heldout) if e_heldout is not None else math.nan,
+                    "sv_accept": float(float(e_conv @ e_target) > threshold) if threshold is not None else math.nan,
+                    "f0_source": src["f0"],
+                    "f0_target": target_f0[key],
+                    "f0_converted": info["f0"],
+                    "f0_error_semitones": abs(semitones(info["f0"], target_f0[key])),
+                    "duration_ratio": info["seconds"] / src["seconds"],
+                }
+            )
             if judges.asr is not None:
-                row.update(transcript=info["transcript"], wer=wer(reference_text, info["transcript"]), cer=cer(reference_text, info["transcript"]))
+                row.update(
+                    transcript=info["transcript"],
+                    wer=wer(reference_text, info["transcript"]),
+                    cer=cer(reference_text, info["transcript"]),
+                )
                 if pair.text:
-                    row.update(source_wer=wer(pair.text, src["transcript"]), source_cer=cer(pair.text, src["transcript"]))
+                    row.update(
+                        source_wer=wer(pair.text, src["transcript"]), source_cer=cer(pair.text, src["transcript"])
+                    )
             if judges.mos:
                 row.update({k: info[k] for k in info if k.startswith("dnsmos_")})
                 row.update({f"source_{k}": src[k] for k in src if k.startswith("dnsmos_")})
             rows.append(row)
-    return {"rows": rows, "summary": summarise(rows), "threshold": threshold, "encoder": getattr(judges.encoder, "name", "resemblyzer")}
+    return {
+        "rows": rows,
+        "summary": summarise(rows),
+        "threshold": threshold,
+        "encoder": getattr(judges.encoder, "name", "resemblyzer"),
+    }
 
 
-METRICS = ["sv_accept", "sim_target", "sim_heldout", "sim_source_target", "wer", "cer", "source_wer", "source_cer",
-           "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "source_dnsmos_ovrl", "f0_error_semitones",
-           "duration_ratio", "rtf", "failed"]
+METRICS = [
+    "sv_accept",
+    "sim_target",
+    "sim_heldout",
+    "sim_source_target",
+    "wer",
+    "cer",
+    "source_wer",
+    "source_cer",
+    "dnsmos_ovrl",
+    "dnsmos_sig",
+    "dnsmos_bak",
+    "dnsmos_p808",
+    "source_dnsmos_ovrl",
+    "f0_error_semitones",
+    "duration_ratio",
+    "rtf",
+    "failed",
+]
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -182,20 +235,30 @@ def summarise(rows: list[dict]) -> dict:
     summary = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
-        summary[method] = {m: bootstrap_ci([r.get(m, math.nan) for r in mine if not r["failed"] or m == "failed"]) for m in METRICS}
+        summary[method] = {
+            m: bootstrap_ci([r.get(m, math.nan) for r in mine if not r["failed"] or m == "failed"]) for m in METRICS
+        }
         summary[method]["pairs"] = len(mine)
         summary[method]["failures"] = sum(r["failed"] for r in mine)
     return summary
 
 
 # Compared pair by pair; "+" = higher is better.
-COMPARED = {"sim_target": "+", "sv_accept": "+", "wer": "-", "cer": "-", "dnsmos_ovrl": "+", "f0_error_semitones": "-",
-            "sim_heldout": "+"}
+COMPARED = {
+    "sim_target": "+",
+    "sv_accept": "+",
+    "wer": "-",
+    "cer": "-",
+    "dnsmos_ovrl": "+",
+    "f0_error_semitones": "-",
+    "sim_heldout": "+",
+}
 MIN_COMPARED_PAIRS = 5  # fewer: no verdict (a bootstrap of 1-4 pairs says nothing)
 
 
-def compare_results(a: dict, b: dict, method_a: str = "mediumvc", method_b: str = "mediumvc", seed: int = 0,
-                    n: int = 2000) -> dict:
+def compare_results(
+    a: dict, b: dict, method_a: str = "mediumvc", method_b: str = "mediumvc", seed: int = 0, n: int = 2000
+) -> dict:
     """Paired comparison of two evaluations (results.json dicts) on the pairs both measured.
 
     Returns metric -> {"a", "b": means, "diff": mean of b - a over the shared pairs, "low", "high": its 95 %
@@ -203,12 +266,16 @@ def compare_results(a: dict, b: dict, method_a: str = "mediumvc", method_b: str 
     excludes 0 in b's favour / against it, else "within noise"; "too few pairs" under MIN_COMPARED_PAIRS}.
     The same pairs judged twice differ far less than two sets of pairs, so this sees differences the
     per-method intervals cannot."""
+
     def rows(result: dict, method: str) -> dict[str, dict]:
         mine = {r["pair"]: r for r in result.get("rows", []) if r.get("method") == method and not r.get("failed")}
         if not mine:
-            raise MediumVCError(f"the evaluation has no measured rows of method {method!r} "
-                                f"(it has: {', '.join(sorted({r.get('method', '?') for r in result.get('rows', [])})) or 'none'})")
+            raise MediumVCError(
+                f"the evaluation has no measured rows of method {method!r} "
+                f"(it has: {', '.join(sorted({r.get('method', '?') for r in result.get('rows', [])})) or 'none'})"
+            )
         return mine
+
     ra, rb = rows(a, method_a), rows(b, method_b)
     shared = [k for k in ra if k in rb]
     if not shared:
@@ -226,9 +293,24 @@ def compare_results(a: dict, b: dict, method_a: str = "mediumvc", method_b: str 
         low, high = float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
         good = (low > 0) if sign == "+" else (high < 0)
         bad = (high < 0) if sign == "+" else (low > 0)
-        verdict = "too few pairs" if keep.sum() < MIN_COMPARED_PAIRS else "better" if good else "worse" if bad else "within noise"
-        out[metric] = {"a": float(va[keep].mean()), "b": float(vb[keep].mean()), "diff": float(d.mean()), "low": low,
-                       "high": high, "pairs": int(keep.sum()), "verdict": verdict}
+        verdict = (
+            "too few pairs"
+            if keep.sum() < MIN_COMPARED_PAIRS
+            else "better"
+            if good
+            else "worse"
+            if bad
+            else "within noise"
+        )
+        out[metric] = {
+            "a": float(va[keep].mean()),
+            "b": float(vb[keep].mean()),
+            "diff": float(d.mean()),
+            "low": low,
+            "high": high,
+            "pairs": int(keep.sum()),
+            "verdict": verdict,
+        }
     return out
 
 
@@ -269,5 +351,7 @@ def make_pairs(utterances, n_pairs: int, seed: int = 0, heldout: int = 2) -> lis
 
 def write_pairs(pairs: list[Pair], path: str | Path) -> None:
     lines = ["source\ttarget\theldout\ttext"]
-    lines += [f"{p.source}\t{'|'.join(map(str, p.targets))}\t{'|'.join(map(str, p.heldout))}\t{p.text or ''}" for p in pairs]
+    lines += [
+        f"{p.source}\t{'|'.join(map(str, p.targets))}\t{'|'.join(map(str, p.heldout))}\t{p.text or ''}" for p in pairs
+    ]
     Path(path).write_text("\n".join(lines) + "\n")

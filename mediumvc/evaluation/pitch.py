@@ -1,4 +1,4 @@
-"""Pitch statistics with librosa's pYIN (BSD): robust enough for medians of speech."""
+"""The judge's pitch: librosa's pYIN (BSD), a tracker independent of the pitch stage's own (`mediumvc.f0`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import librosa
 import numpy as np
 
 
-def median_f0(wav: np.ndarray, sr: int, fmin: float = 50.0, fmax: float = 600.0) -> float:
+def judged_f0(wav: np.ndarray, sr: int, fmin: float = 50.0, fmax: float = 600.0) -> float:
     """Median F0 in Hz over voiced frames; NaN when nothing is voiced."""
-    f0, voiced, _ = librosa.pyin(wav.astype(np.float32), fmin=fmin, fmax=fmax, sr=sr, frame_length=2048 * sr // 22050 or 2048)
+    f0, voiced, _ = librosa.pyin(
+        wav.astype(np.float32), fmin=fmin, fmax=fmax, sr=sr, frame_length=2048 * sr // 22050 or 2048
+    )
     f0 = f0[voiced & np.isfinite(f0)] if voiced is not None else f0[np.isfinite(f0)]
     return float(np.median(f0)) if len(f0) else math.nan
 

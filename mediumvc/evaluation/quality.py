@@ -11,4 +11,9 @@ def dnsmos(wav16: np.ndarray) -> dict[str, float]:
 
     peak = float(np.max(np.abs(wav16))) or 1.0
     scores = _dnsmos.run(wav16 / max(1.0, peak), sr=16000)
-    return {"ovrl": float(scores["ovrl_mos"]), "sig": float(scores["sig_mos"]), "bak": float(scores["bak_mos"]), "p808": float(scores["p808_mos"])}
+    return {
+        "ovrl": float(scores["ovrl_mos"]),
+        "sig": float(scores["sig_mos"]),
+        "bak": float(scores["bak_mos"]),
+        "p808": float(scores["p808_mos"]),
+    }

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from mediumvc.audio import MelSpectrogram, load_audio
+from mediumvc.audio import load_audio
+from mediumvc.mel import MelSpectrogram
 
 # (metric, label, direction: +1 higher is better, -1 lower is better, 0 neutral, format)
 COLUMNS = [
@@ -77,40 +78,59 @@ def _media(path: Path, out_dir: Path, kind: str) -> str:
     return f'<audio controls preload="none" src="{rel(inside)}"></audio><img alt="mel spectrogram" src="{rel(png)}">'
 
 
-def write_report(result: dict, out_dir: str | Path, title: str = "mediumvc evaluation", eer: dict | None = None, max_pairs: int = 40) -> Path:
+def write_report(
+    result: dict, out_dir: str | Path, title: str = "mediumvc evaluation", eer: dict | None = None, max_pairs: int = 40
+) -> Path:
     out_dir = Path(out_dir).resolve()
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
     threshold = result.get("threshold")
-    parts.append("<p class='note'>Means over pairs with 95 % bootstrap intervals. Speaker similarity is the cosine of "
-                 f"{html.escape(result.get('encoder', 'resemblyzer'))} d-vectors; SV accuracy counts conversions whose similarity to the target exceeds the EER "
-                 f"threshold ({_fmt(threshold, '{:.3f}')}). WER/CER are pocketsphinx transcripts of the output against the "
-                 "reference text, or against the transcript of the source when there is none. Failures are counted, not averaged.</p>")
-    parts.append("<h2>Summary</h2><table><tr><th class='l'>method</th><th>pairs</th><th>failures</th>"
-                 + "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in COLUMNS) + "</tr>")
+    parts.append(
+        "<p class='note'>Means over pairs with 95 % bootstrap intervals. Speaker similarity is the cosine of "
+        f"{html.escape(result.get('encoder', 'resemblyzer'))} d-vectors; SV accuracy counts conversions whose similarity to the target exceeds the EER "
+        f"threshold ({_fmt(threshold, '{:.3f}')}). WER/CER are pocketsphinx transcripts of the output against the "
+        "reference text, or against the transcript of the source when there is none. Failures are counted, not averaged.</p>"
+    )
+    parts.append(
+        "<h2>Summary</h2><table><tr><th class='l'>method</th><th>pairs</th><th>failures</th>"
+        + "".join(f"<th>{html.escape(label)}</th>" for _, label, _, _ in COLUMNS)
+        + "</tr>"
+    )
     for method, metrics in result["summary"].items():
         cells = []
         for key, _, _, fmt in COLUMNS:
             mean, low, high = metrics[key]
             ci = f"<span class='ci'>{_fmt(low, fmt)} – {_fmt(high, fmt)}</span>" if not math.isnan(mean) else ""
             cells.append(f"<td>{_fmt(mean, fmt)}{ci}</td>")
-        parts.append(f"<tr><td class='l'>{html.escape(method)}</td><td>{metrics['pairs']}</td><td>{metrics['failures']}</td>{''.join(cells)}</tr>")
+        parts.append(
+            f"<tr><td class='l'>{html.escape(method)}</td><td>{metrics['pairs']}</td><td>{metrics['failures']}</td>{''.join(cells)}</tr>"
+        )
     parts.append("</table>")
     if eer:
-        parts.append(f"<h2>Speaker verification threshold</h2><p>EER {100 * eer['eer']:.2f} % at threshold {eer['threshold']:.3f} "
-                     f"over {eer['trials']} trials ({eer['same']} same-speaker, {eer['different']} different-speaker, seed {eer['seed']}).</p>")
+        parts.append(
+            f"<h2>Speaker verification threshold</h2><p>EER {100 * eer['eer']:.2f} % at threshold {eer['threshold']:.3f} "
+            f"over {eer['trials']} trials ({eer['same']} same-speaker, {eer['different']} different-speaker, seed {eer['seed']}).</p>"
+        )
         if eer.get("plot"):
             parts.append(f"<img alt='score distributions' src='{html.escape(eer['plot'])}'>")
     methods = list(result["summary"])
     by_pair: dict[str, list[dict]] = {}
     for row in result["rows"]:
         by_pair.setdefault(row["pair"], []).append(row)
-    parts.append("<h2>Pairs</h2><table class='pair'><tr><th class='l'>pair</th><th>source</th><th>target</th>"
-                 + "".join(f"<th>{html.escape(m)}</th>" for m in methods) + "</tr>")
+    parts.append(
+        "<h2>Pairs</h2><table class='pair'><tr><th class='l'>pair</th><th>source</th><th>target</th>"
+        + "".join(f"<th>{html.escape(m)}</th>" for m in methods)
+        + "</tr>"
+    )
     for label, rows in list(by_pair.items())[:max_pairs]:
         first = rows[0]
-        cells = [f"<td class='l'>{html.escape(label)}</td>", f"<td>{_media(Path(first['source']), out_dir, 'sources')}</td>",
-                 f"<td>{_media(Path(first['targets'].split('|')[0]), out_dir, 'targets')}</td>"]
+        cells = [
+            f"<td class='l'>{html.escape(label)}</td>",
+            f"<td>{_media(Path(first['source']), out_dir, 'sources')}</td>",
+            f"<td>{_media(Path(first['targets'].split('|')[0]), out_dir, 'targets')}</td>",
+        ]
         for method in methods:
             row = next((r for r in rows if r["method"] == method), None)
             if row is None or row["failed"]:

@@ -35,7 +35,9 @@ def make_trials(utterances: list[Utterance], n_trials: int, seed: int = 0) -> li
     return trials
 
 
-def corpus_eer(utterances: list[Utterance], encoder, n_trials: int = 2000, seed: int = 0, progress: bool = True) -> dict:
+def corpus_eer(
+    utterances: list[Utterance], encoder, n_trials: int = 2000, seed: int = 0, progress: bool = True
+) -> dict:
     """Embed the utterances the trials need (once each), score, and return EER, threshold and scores."""
     from tqdm import tqdm
 
@@ -51,8 +53,17 @@ def corpus_eer(utterances: list[Utterance], encoder, n_trials: int = 2000, seed:
     scores = np.array([float(embeddings[i] @ embeddings[j]) for i, j, _ in kept])
     labels = np.array([s for _, _, s in kept])
     eer, threshold = equal_error_rate(scores, labels)
-    return {"eer": eer, "threshold": threshold, "trials": len(kept), "same": int(labels.sum()), "different": int((1 - labels).sum()),
-            "scores": scores.tolist(), "labels": labels.tolist(), "unreadable": failed, "seed": seed}
+    return {
+        "eer": eer,
+        "threshold": threshold,
+        "trials": len(kept),
+        "same": int(labels.sum()),
+        "different": int((1 - labels).sum()),
+        "scores": scores.tolist(),
+        "labels": labels.tolist(),
+        "unreadable": failed,
+        "seed": seed,
+    }
 
 
 def plot_scores(result: dict, path) -> None:
@@ -67,7 +78,12 @@ def plot_scores(result: dict, path) -> None:
     bins = np.linspace(min(scores.min(), 0), 1, 60)
     ax.hist(scores[labels == 1], bins, alpha=0.6, label="same speaker")
     ax.hist(scores[labels == 0], bins, alpha=0.6, label="different speakers")
-    ax.axvline(result["threshold"], color="k", ls="--", label=f"threshold {result['threshold']:.3f} (EER {100 * result['eer']:.2f} %)")
+    ax.axvline(
+        result["threshold"],
+        color="k",
+        ls="--",
+        label=f"threshold {result['threshold']:.3f} (EER {100 * result['eer']:.2f} %)",
+    )
     ax.set_xlabel("cosine similarity of d-vectors")
     ax.set_ylabel("trials")
     ax.legend(fontsize=8)

@@ -41,7 +41,10 @@ def fold_weight_norm_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Te
     original checkpoints) or `x.parametrizations.weight.original0/1` -> plain `x.weight`."""
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        for g_suffix, v_suffix in ((".weight_g", ".weight_v"), (".parametrizations.weight.original0", ".parametrizations.weight.original1")):
+        for g_suffix, v_suffix in (
+            (".weight_g", ".weight_v"),
+            (".parametrizations.weight.original0", ".parametrizations.weight.original1"),
+        ):
             if key.endswith(g_suffix):
                 base = key[: -len(g_suffix)]
                 v = state[base + v_suffix]
@@ -104,7 +107,11 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = (
+            F.linear(x, self.in_proj_weight, self.in_proj_bias)
+            .view(b, t, 3, self.heads, d // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         keep = None if pad_mask is None else ~pad_mask[:, None, None, :]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=self.dropout if self.training else 0.0)
         return self.out_proj(y.transpose(1, 2).reshape(b, t, d))

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mediumvc.detail import fast_changes
+from mediumvc.mel import fast_changes
 from mediumvc.nets.blocks import AttentionNorm, Convertor, ResBlock, res_stack
 from mediumvc.nets.singlevc import SingleVC
 
@@ -58,10 +58,18 @@ class ContentEncoder(nn.Module):
 
     def __init__(self, c: MediumVCConfig) -> None:
         super().__init__()
-        self.narrow = nn.Sequential(ResBlock(c.n_mels, c.content_hidden, True), ResBlock(c.content_hidden, c.content_bottleneck, False))
-        self.narrow_attention = AttentionNorm(c.content_bottleneck, c.content_bottleneck_heads, instance_norm=True, prenorm=c.attention_prenorm)
-        self.widen = nn.Sequential(ResBlock(c.content_bottleneck, c.content_hidden, True), ResBlock(c.content_hidden, c.speaker_dim, False))
-        self.widen_attention = AttentionNorm(c.speaker_dim, c.content_heads, instance_norm=True, prenorm=c.attention_prenorm)
+        self.narrow = nn.Sequential(
+            ResBlock(c.n_mels, c.content_hidden, True), ResBlock(c.content_hidden, c.content_bottleneck, False)
+        )
+        self.narrow_attention = AttentionNorm(
+            c.content_bottleneck, c.content_bottleneck_heads, instance_norm=True, prenorm=c.attention_prenorm
+        )
+        self.widen = nn.Sequential(
+            ResBlock(c.content_bottleneck, c.content_hidden, True), ResBlock(c.content_hidden, c.speaker_dim, False)
+        )
+        self.widen_attention = AttentionNorm(
+            c.speaker_dim, c.content_heads, instance_norm=True, prenorm=c.attention_prenorm
+        )
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.narrow_attention(self.narrow(mel.transpose(1, 2)))
@@ -82,11 +90,19 @@ class Decoder(nn.Module):
 
     def __init__(self, c: MediumVCConfig) -> None:
         super().__init__()
-        self.narrow = nn.Sequential(ResBlock(c.speaker_dim, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.decoder_bottleneck, False))
-        self.narrow_attention = AttentionNorm(c.decoder_bottleneck, c.decoder_bottleneck_heads, instance_norm=False, prenorm=c.attention_prenorm)
-        self.widen = nn.Sequential(ResBlock(c.decoder_bottleneck, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.d_model, False))
+        self.narrow = nn.Sequential(
+            ResBlock(c.speaker_dim, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.decoder_bottleneck, False)
+        )
+        self.narrow_attention = AttentionNorm(
+            c.decoder_bottleneck, c.decoder_bottleneck_heads, instance_norm=False, prenorm=c.attention_prenorm
+        )
+        self.widen = nn.Sequential(
+            ResBlock(c.decoder_bottleneck, c.decoder_hidden, True), ResBlock(c.decoder_hidden, c.d_model, False)
+        )
         self.widen_attention = AttentionNorm(c.d_model, c.heads, instance_norm=False, prenorm=c.attention_prenorm)
-        self.convertors = nn.ModuleList(Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors))
+        self.convertors = nn.ModuleList(
+            Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors)
+        )
         self.postnet = res_stack([c.d_model, *c.postnet_widths], act=True)
         # ssif_skip: a signed change to the SSIF, starting near zero (not exactly: weight norm needs |w| > 0)
         self.change = None
@@ -161,11 +177,18 @@ class MediumVC(nn.Module):
         """SingleVC's output clamped to [0, 1] (or the mel itself without SingleVC). (B, T, 80)."""
         return mel if self.singlevc is None else self.singlevc(mel, pad_mask).clamp(0.0, 1.0)
 
-    def forward(self, mel: torch.Tensor, speaker: torch.Tensor, pad_mask: torch.Tensor | None = None,
-                detail_mel: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        mel: torch.Tensor,
+        speaker: torch.Tensor,
+        pad_mask: torch.Tensor | None = None,
+        detail_mel: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         return self.from_ssif(self.ssif(mel, pad_mask), speaker, mel if detail_mel is None else detail_mel)
 
-    def from_ssif(self, ssif: torch.Tensor, speaker: torch.Tensor, detail_mel: torch.Tensor | None = None) -> torch.Tensor:
+    def from_ssif(
+        self, ssif: torch.Tensor, speaker: torch.Tensor, detail_mel: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The stages after SingleVC: SSIF (B, T, 80) in [0, 1] + d-vector (B, 256) [+ detail mel (B, T, 80),
         needed with `source_detail`] -> mel (B, T, 80)."""
         content = self.content_encoder(ssif)

@@ -49,7 +49,9 @@ class SingleVC(nn.Module):
         self.decoder_in = ResBlock(c.bottleneck, c.d_model, act=False)
         self.decoder_attention = AttentionNorm(c.d_model, c.heads, instance_norm=True)
         self.mel_linear1 = nn.Linear(c.d_model, c.d_model)
-        self.convertors = nn.ModuleList(Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors))
+        self.convertors = nn.ModuleList(
+            Convertor(c.d_model, c.heads, c.d_hidden, c.dropout) for _ in range(c.n_convertors)
+        )
         self.postnet = res_stack([c.d_model, *c.postnet_widths], act=True)
         self.mel_linear2 = nn.Linear(c.n_mels, c.n_mels)
 

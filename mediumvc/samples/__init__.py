@@ -8,8 +8,10 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SOURCE = HERE / "source_librispeech_1040.wav"  # LibriSpeech speaker 1040, male, 5.2 s
 TARGET = HERE / "target_vctk_p228.wav"  # VCTK speaker p228, female, 7.5 s
-ATTRIBUTION = ("Bundled samples: LibriSpeech speaker 1040 (CC BY 4.0, Panayotov et al. 2015) and VCTK speaker p228 "
-               "(CC BY 4.0, CSTR, University of Edinburgh).")
+ATTRIBUTION = (
+    "Bundled samples: LibriSpeech speaker 1040 (CC BY 4.0, Panayotov et al. 2015) and VCTK speaker p228 "
+    "(CC BY 4.0, CSTR, University of Edinburgh)."
+)
 
 
 def sample_paths() -> dict[str, str]:

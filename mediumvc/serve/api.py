@@ -72,17 +72,33 @@ class BodyLimit:
                 return
 
     async def _refuse(self, send) -> None:
-        body = json.dumps({"detail": f"upload larger than the limit of {self.limit_mb:g} MB "
-                                     "(all files of one request together): send shorter clips"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "detail": f"upload larger than the limit of {self.limit_mb:g} MB "
+                "(all files of one request together): send shorter clips"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
 def create_api(service: ConversionService) -> FastAPI:
-    app = FastAPI(title="mediumvc", version=__version__,
-                  description="Any-to-any voice conversion (MediumVC). POST a source clip (what is said) and one or more "
-                              "target clips (who should say it); the answer is a 22.05 kHz 16-bit mono WAV.")
+    app = FastAPI(
+        title="mediumvc",
+        version=__version__,
+        description="Any-to-any voice conversion (MediumVC). POST a source clip (what is said) and one or more "
+        "target clips (who should say it); the answer is a 22.05 kHz 16-bit mono WAV.",
+    )
 
     @app.exception_handler(Busy)
     async def busy(_, e: Busy):
@@ -98,8 +114,13 @@ def create_api(service: ConversionService) -> FastAPI:
 
     @app.get("/api/health", summary="Liveness and counters")
     def health() -> dict:
-        return {"status": "ok", "version": __version__, "models": service.model_names(),
-                "served": service.served, "failed": service.failed}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "models": service.model_names(),
+            "served": service.served,
+            "failed": service.failed,
+        }
 
     @app.get("/api/models", summary="Models this server offers")
     def models() -> dict:
@@ -109,14 +130,18 @@ def create_api(service: ConversionService) -> FastAPI:
         "/api/convert",
         summary="Convert a source clip to the voice of the target clip(s)",
         response_class=Response,
-        responses={200: {"content": {"audio/wav": {}}, "description": "the converted speech (WAV)"},
-                   400: {"description": "unusable audio or parameters (the message says what to do)"},
-                   413: {"description": "upload over the size limit"},
-                   503: {"description": "busy: all conversion slots and queue places taken; retry later"}},
+        responses={
+            200: {"content": {"audio/wav": {}}, "description": "the converted speech (WAV)"},
+            400: {"description": "unusable audio or parameters (the message says what to do)"},
+            413: {"description": "upload over the size limit"},
+            503: {"description": "busy: all conversion slots and queue places taken; retry later"},
+        },
     )
     def convert(
         source: UploadFile = File(..., description="what is said: wav, flac, ogg, mp3 (others through ffmpeg)"),
-        target: list[UploadFile] = File(..., description="who should say it: one or more recordings of the target speaker"),
+        target: list[UploadFile] = File(
+            ..., description="who should say it: one or more recordings of the target speaker"
+        ),
         model: str | None = Form(None, description="a name from /api/models (default: the server's default)"),
         precision: Literal["fp32", "bf16"] = Form("fp32"),
     ) -> Response:
@@ -125,8 +150,11 @@ def create_api(service: ConversionService) -> FastAPI:
             source_path = _save(source, folder / "source")
             target_paths = [_save(t, folder / f"target-{i}") for i, t in enumerate(target)]
             result = service.convert(source_path, target_paths, model, precision)
-        return Response(result.wav_bytes(), media_type="audio/wav",
-                        headers={"Content-Disposition": 'attachment; filename="converted.wav"'})
+        return Response(
+            result.wav_bytes(),
+            media_type="audio/wav",
+            headers={"Content-Disposition": 'attachment; filename="converted.wav"'},
+        )
 
     return app
 

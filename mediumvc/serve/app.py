@@ -21,8 +21,15 @@ def create_app(config: ServeConfig, preload: bool = False):
     if preload:
         service.converter(service.default_model, "fp32")
     api = create_api(service)
-    app = gr.mount_gradio_app(api, create_ui(service), path="/", max_file_size=config.max_upload_bytes,
-                              footer_links=["api"], ssr_mode=False, show_error=True)
+    app = gr.mount_gradio_app(
+        api,
+        create_ui(service),
+        path="/",
+        max_file_size=config.max_upload_bytes,
+        footer_links=["api"],
+        ssr_mode=False,
+        show_error=True,
+    )
     app.state.service = service
     return BodyLimit(app, config.max_upload_bytes + FORM_OVERHEAD, limit_mb=config.max_upload_mb)
 
@@ -41,7 +48,10 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 7860, preloa
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
         app = create_app(config, preload)
-        print(f"mediumvc: page at http://{host}:{port}/  API at http://{host}:{port}/api/convert  (schema: /openapi.json)", flush=True)
+        print(
+            f"mediumvc: page at http://{host}:{port}/  API at http://{host}:{port}/api/convert  (schema: /openapi.json)",
+            flush=True,
+        )
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
     finally:
         shutil.rmtree(cache, ignore_errors=True)

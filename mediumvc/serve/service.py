@@ -12,10 +12,10 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import soundfile as sf
@@ -95,8 +95,12 @@ class ConversionService:
         with self._load_lock:
             if key not in self._converters:
                 path = self.config.models.get(model)
-                self._converters[key] = VoiceConverter.from_pretrained(None if path in (None, BUNDLED) else path, device=self.config.device,
-                                                                       precision=precision, max_seconds=self.config.max_seconds)
+                self._converters[key] = VoiceConverter.from_pretrained(
+                    None if path in (None, BUNDLED) else path,
+                    device=self.config.device,
+                    precision=precision,
+                    max_seconds=self.config.max_seconds,
+                )
             return self._converters[key]
 
     @contextmanager
@@ -117,8 +121,14 @@ class ConversionService:
         with self._count_lock:
             setattr(self, counter, getattr(self, counter) + 1)
 
-    def convert(self, source: Path, targets: list[Path], model: str | None = None, precision: str = "fp32",
-                progress: Callable[[float, str], None] | None = None) -> Result:
+    def convert(
+        self,
+        source: Path,
+        targets: list[Path],
+        model: str | None = None,
+        precision: str = "fp32",
+        progress: Callable[[float, str], None] | None = None,
+    ) -> Result:
         """Convert files already on disk (server-chosen paths). Raises MediumVCError (and AudioError)."""
         if not targets:
             raise MediumVCError("give at least one target recording (the voice to convert to)")
@@ -130,10 +140,13 @@ class ConversionService:
                 vc = self.converter(model or self.default_model, precision)
                 report(0.05, "reading the target recordings")
                 limit = self.config.max_seconds
-                target_wavs = [load_audio(p, name=f"target {i + 1}", min_samples=512, max_seconds=limit) for i, p in enumerate(targets)]
+                target_wavs = [
+                    load_audio(p, name=f"target {i + 1}", min_samples=512, max_seconds=limit)
+                    for i, p in enumerate(targets)
+                ]
                 voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
                 report(0.3, "converting")
-                mel, converted = vc.convert_to_mel(source, voice, name="source")
+                mel, converted = vc.source_and_converted_mels(source, voice, name="source")
                 report(0.5, "vocoding")
                 wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
                 target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")
@@ -167,7 +180,9 @@ def mel_figure(result: Result) -> np.ndarray:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.2), dpi=80)
-    for ax, (title, mel) in zip(axes, (("source", result.source_mel), ("target", result.target_mel), ("output", result.output_mel))):
+    for ax, (title, mel) in zip(
+        axes, (("source", result.source_mel), ("target", result.target_mel), ("output", result.output_mel))
+    ):
         ax.imshow(mel.T.numpy(), origin="lower", aspect="auto", vmin=0, vmax=1, cmap="magma")
         ax.set_title(f"{title} ({mel.shape[0] / (SAMPLE_RATE / 256):.1f} s)")
         ax.set_xlabel("frame")

@@ -41,19 +41,34 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         except MediumVCError as e:
             raise gr.Error(public_message(e)) from None
         seconds = len(result.wav) / 22050
-        return (22050, result.pcm16()), mel_figure(result), f"Converted {seconds:.1f} s with model `{model}` ({precision})."
+        return (
+            (22050, result.pcm16()),
+            mel_figure(result),
+            f"Converted {seconds:.1f} s with model `{model}` ({precision}).",
+        )
 
     samples = sample_paths()
     with gr.Blocks(title="mediumvc voice conversion", delete_cache=(300, 600)) as page:
-        gr.Markdown("# mediumvc: any-to-any voice conversion\nThe **source** gives the words, the **target** clip(s) "
-                    "give the voice. Clips of a few seconds or more work best.")
+        gr.Markdown(
+            "# mediumvc: any-to-any voice conversion\nThe **source** gives the words, the **target** clip(s) "
+            "give the voice. Clips of a few seconds or more work best."
+        )
         with gr.Row():
-            source = gr.Audio(label="Source: what is said", sources=["upload", "microphone"], type="filepath", elem_id="source")
-            targets = gr.File(label="Target: who should say it (one or more clips)", file_count="multiple",
-                              file_types=["audio"], type="filepath", elem_id="targets")
+            source = gr.Audio(
+                label="Source: what is said", sources=["upload", "microphone"], type="filepath", elem_id="source"
+            )
+            targets = gr.File(
+                label="Target: who should say it (one or more clips)",
+                file_count="multiple",
+                file_types=["audio"],
+                type="filepath",
+                elem_id="targets",
+            )
         with gr.Row():
             model = gr.Dropdown(service.model_names(), value=service.default_model, label="Model", elem_id="model")
-            precision = gr.Radio(["fp32", "bf16"], value="fp32", label="Precision (bf16: fast on GPUs and CPUs with native bf16)")
+            precision = gr.Radio(
+                ["fp32", "bf16"], value="fp32", label="Precision (bf16: fast on GPUs and CPUs with native bf16)"
+            )
             button = gr.Button("Convert", variant="primary", elem_id="convert")
         output = gr.Audio(label="Converted (play or download)", type="numpy", interactive=False, elem_id="output")
         status = gr.Markdown(elem_id="status")
@@ -61,7 +76,12 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         if samples:
             gr.Examples([[samples["source"], [samples["target"]]]], inputs=[source, targets], label="Bundled samples")
         gr.Markdown(_about(service))
-        button.click(run, [source, targets, model, precision], [output, mels, status],
-                     concurrency_limit=service.config.concurrency, api_name="convert")
+        button.click(
+            run,
+            [source, targets, model, precision],
+            [output, mels, status],
+            concurrency_limit=service.config.concurrency,
+            api_name="convert",
+        )
     page.queue(max_size=service.config.queue_size)
     return page

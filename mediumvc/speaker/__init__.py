@@ -9,7 +9,9 @@ from mediumvc.speaker.dvector import DVector, DVectorConfig, DVectorEncoder, Wav
 from mediumvc.speaker.ge2e import GE2ELoss
 
 
-def make_speaker_encoder(name: str, dvector: DVector | None = None, device: str | torch.device = "cpu") -> SpeakerEncoder:
+def make_speaker_encoder(
+    name: str, dvector: DVector | None = None, device: str | torch.device = "cpu"
+) -> SpeakerEncoder:
     """'resemblyzer' -> the pretrained encoder from its package; 'dvector' -> our own, from `dvector`'s weights."""
     if name == "resemblyzer":
         from mediumvc.speaker.resemblyzer import ResemblyzerEncoder
@@ -22,4 +24,12 @@ def make_speaker_encoder(name: str, dvector: DVector | None = None, device: str 
     raise ValueError(f"unknown speaker encoder {name!r}: use 'resemblyzer' or 'dvector'")
 
 
-__all__ = ["SpeakerEncoder", "DVector", "DVectorConfig", "DVectorEncoder", "Wav2Mel", "GE2ELoss", "make_speaker_encoder"]
+__all__ = [
+    "SpeakerEncoder",
+    "DVector",
+    "DVectorConfig",
+    "DVectorEncoder",
+    "Wav2Mel",
+    "GE2ELoss",
+    "make_speaker_encoder",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -38,12 +38,14 @@ class SpeakerEncoder(ABC):
     def embed_waveform(self, wav: np.ndarray, label: str) -> torch.Tensor:
         """(N,) float32 at `sample_rate` -> (dim,) unit vector on the CPU."""
 
-    def to(self, device: str | torch.device) -> "SpeakerEncoder":
+    def to(self, device: str | torch.device) -> SpeakerEncoder:
         return self
 
     def embed_utterance(self, recording: AudioLike, name: str | None = None) -> torch.Tensor:
         """One recording (path, (samples, rate) or samples at 22.05 kHz) -> (dim,) unit vector."""
-        wav = load_audio(recording, sr=self.sample_rate, name=name, min_samples=int(self.min_seconds * self.sample_rate))
+        wav = load_audio(
+            recording, sr=self.sample_rate, name=name, min_samples=int(self.min_seconds * self.sample_rate)
+        )
         limit = int(MAX_REFERENCE_SECONDS * self.sample_rate)
         return self.embed_waveform(wav[:limit], describe(recording, name))
 

@@ -65,7 +65,15 @@ class Wav2Mel(nn.Module):
         c = self.config = config
         self.n_fft = int(c.sample_rate * c.window_ms / 1000)
         self.hop = int(c.sample_rate * c.hop_ms / 1000)
-        basis = librosa.filters.mel(sr=c.sample_rate, n_fft=self.n_fft, n_mels=c.n_mels, fmin=c.f_min, fmax=c.sample_rate / 2, htk=True, norm=None)
+        basis = librosa.filters.mel(
+            sr=c.sample_rate,
+            n_fft=self.n_fft,
+            n_mels=c.n_mels,
+            fmin=c.f_min,
+            fmax=c.sample_rate / 2,
+            htk=True,
+            norm=None,
+        )
         self.register_buffer("basis", torch.from_numpy(basis).float(), persistent=False)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
@@ -82,7 +90,9 @@ class Wav2Mel(nn.Module):
         return speech.astype(np.float32)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(wav.float(), self.n_fft, self.hop, window=self.window, center=True, pad_mode="reflect", return_complex=True)
+        spec = torch.stft(
+            wav.float(), self.n_fft, self.hop, window=self.window, center=True, pad_mode="reflect", return_complex=True
+        )
         power = spec.real.pow(2) + spec.imag.pow(2)
         return torch.matmul(self.basis, power).clamp_min(1e-9).log().transpose(-1, -2)
 
@@ -125,7 +135,7 @@ class DVectorEncoder(SpeakerEncoder):
         self.dim = model.config.dim
         self.device = torch.device(device)
 
-    def to(self, device: str | torch.device) -> "DVectorEncoder":
+    def to(self, device: str | torch.device) -> DVectorEncoder:
         self.device = torch.device(device)
         self.model.to(device)
         self.wav2mel.to(device)

@@ -26,7 +26,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
         # Its weights file is a plain state dict; torch >= 2.6 loads it with weights_only=True.
         self._model = VoiceEncoder(device=torch.device(device), verbose=False)
 
-    def to(self, device: str | torch.device) -> "ResemblyzerEncoder":
+    def to(self, device: str | torch.device) -> ResemblyzerEncoder:
         self._model.to(device)
         self._model.device = torch.device(device)
         return self
@@ -34,6 +34,8 @@ class ResemblyzerEncoder(SpeakerEncoder):
     def embed_waveform(self, wav: np.ndarray, label: str) -> torch.Tensor:
         speech = self._preprocess(wav)  # already at 16 kHz: normalise volume, trim long silences
         if len(speech) < int(0.1 * self.sample_rate):
-            raise AudioError(f"{label}: no speech found (voice activity detection kept {len(speech) / self.sample_rate:.2f} s)")
+            raise AudioError(
+                f"{label}: no speech found (voice activity detection kept {len(speech) / self.sample_rate:.2f} s)"
+            )
         with torch.inference_mode():
             return torch.from_numpy(np.asarray(self._model.embed_utterance(speech), dtype=np.float32))

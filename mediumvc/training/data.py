@@ -55,10 +55,16 @@ def _match(speaker: str, patterns: list[str]) -> bool:
 def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
     """Store items of the selected speakers, in memory (mel fp16). Sorted, so splits are stable."""
     rows = read_manifest(config.store)
-    rows = [r for r in rows if (not config.speakers or _match(r["speaker"], config.speakers)) and not _match(r["speaker"], config.exclude)]
+    rows = [
+        r
+        for r in rows
+        if (not config.speakers or _match(r["speaker"], config.speakers)) and not _match(r["speaker"], config.exclude)
+    ]
     rows = [r for r in rows if r["frames"] >= config.min_frames]
     if not rows:
-        raise MediumVCError(f"no utterances in {config.store} match speakers={config.speakers} exclude={config.exclude}")
+        raise MediumVCError(
+            f"no utterances in {config.store} match speakers={config.speakers} exclude={config.exclude}"
+        )
     items = []
     if need_psdr and config.psdr_online:
         from mediumvc.psdr import check_backend
@@ -72,11 +78,22 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
     for r in sorted(rows, key=lambda r: r["uid"]):
         item = read_item(item_path(Path(config.store), r["uid"]))
         if need_psdr and "psdr_mels" not in item:
-            raise MediumVCError(f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker), "
-                                 "or shift while training with data.psdr_online=BACKEND")
-        items.append({"uid": r["uid"], "speaker": r["speaker"], "source": r["source"], "mel": item["mel"], "dvector": item["dvector"],
-                      "psdr": item.get("psdr_mels"), "dvector_mel": item.get("dvector_mel"),
-                      "ssif": read_ssif(config.ssif, r["uid"]) if config.ssif else None})
+            raise MediumVCError(
+                f"{r['uid']} has no PSDR variants: preprocess with --psdr-variants K (and --psdr-speakers for this speaker), "
+                "or shift while training with data.psdr_online=BACKEND"
+            )
+        items.append(
+            {
+                "uid": r["uid"],
+                "speaker": r["speaker"],
+                "source": r["source"],
+                "mel": item["mel"],
+                "dvector": item["dvector"],
+                "psdr": item.get("psdr_mels"),
+                "dvector_mel": item.get("dvector_mel"),
+                "ssif": read_ssif(config.ssif, r["uid"]) if config.ssif else None,
+            }
+        )
     return items
 
 
@@ -113,7 +130,8 @@ class OnlinePSDR:
         self._mel = None  # built in the process that uses it (DataLoader workers fork)
 
     def __call__(self, item: dict, window: slice, semitones: int) -> np.ndarray:
-        from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, MelSpectrogram, load_audio, normalize_mel, peak_normalize
+        from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, load_audio, peak_normalize
+        from mediumvc.mel import MelSpectrogram, normalize_mel
         from mediumvc.psdr import pitch_shift
 
         if semitones == 0:
@@ -151,12 +169,18 @@ def warp_mel(mel: np.ndarray, alpha: float) -> np.ndarray:
     return (mel[:, lo].astype(np.float32) * (1 - w) + mel[:, hi].astype(np.float32) * w).astype(mel.dtype)
 
 
-def collate(inputs: list[np.ndarray], targets: list[np.ndarray], dvectors: list[np.ndarray],
-            details: list[np.ndarray] | None = None) -> dict[str, torch.Tensor]:
+def collate(
+    inputs: list[np.ndarray],
+    targets: list[np.ndarray],
+    dvectors: list[np.ndarray],
+    details: list[np.ndarray] | None = None,
+) -> dict[str, torch.Tensor]:
     """Zero-pad to the longest (0 = silence in the normalised domain); mask True at padding."""
     lengths = torch.tensor([len(x) for x in inputs])
     t = int(lengths.max())
-    pad = lambda xs: torch.stack([torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, t - len(x))) for x in xs])
+    pad = lambda xs: torch.stack(
+        [torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, t - len(x))) for x in xs]
+    )
     batch = {
         "input": pad(inputs),
         "target": pad(targets),
@@ -204,9 +228,20 @@ class BatchStream(IndexedBatches):
     frequency axis scaled by a factor drawn from that range.
     """
 
-    def __init__(self, items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, start: int = 0,
-                 rank: int = 0, world: int = 1, psdr_online: tuple[str, int, int] | None = None,
-                 input_warp: tuple[float, float] | None = None, detail_warp: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        items: list[dict],
+        task: str,
+        batch_size: int,
+        crop: int | None,
+        seed: int,
+        start: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        psdr_online: tuple[str, int, int] | None = None,
+        input_warp: tuple[float, float] | None = None,
+        detail_warp: tuple[float, float] | None = None,
+    ) -> None:
         super().__init__(seed, start, rank, world)
         self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
         self.input_warp = tuple(input_warp) if input_warp and task == "singlevc" else None
@@ -254,11 +289,21 @@ class BatchStream(IndexedBatches):
 
 def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
     """(backend, low, high) when SingleVC inputs are shifted while training, else None."""
-    return (config.psdr_online, config.psdr_low, config.psdr_high) if task == "singlevc" and config.psdr_online else None
+    return (
+        (config.psdr_online, config.psdr_low, config.psdr_high) if task == "singlevc" and config.psdr_online else None
+    )
 
 
-def fixed_batches(items: list[dict], task: str, batch_size: int, crop: int | None, seed: int, count: int,
-                  psdr_online: tuple[str, int, int] | None = None, detail_warp: tuple[float, float] | None = None) -> list[dict]:
+def fixed_batches(
+    items: list[dict],
+    task: str,
+    batch_size: int,
+    crop: int | None,
+    seed: int,
+    count: int,
+    psdr_online: tuple[str, int, int] | None = None,
+    detail_warp: tuple[float, float] | None = None,
+) -> list[dict]:
     """The same validation batches at every validation (shifted once, here, when shifting online)."""
     stream = BatchStream(items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online, detail_warp=detail_warp)
     return [stream.batch(i) for i in range(count)]

@@ -18,7 +18,9 @@ from mediumvc.speaker.eer import equal_error_rate
 from mediumvc.training.data import IndexedBatches
 
 
-def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int, split: bool = False) -> dict[str, list[np.ndarray]]:
+def group_by_speaker(
+    items: list[dict], seg_len: int, min_utterances: int, split: bool = False
+) -> dict[str, list[np.ndarray]]:
     """Speaker -> d-vector mels of at least one segment; speakers with too few are dropped.
 
     `split`: an utterance of two segments or more counts as that many pieces (each at least one
@@ -38,10 +40,21 @@ def group_by_speaker(items: list[dict], seg_len: int, min_utterances: int, split
 class GE2EStream(IndexedBatches):
     """Endless (N, M, seg_len, 40) batches of N speakers x M random crops."""
 
-    def __init__(self, groups: dict[str, list[np.ndarray]], n_speakers: int, n_utterances: int, seg_len: int,
-                 seed: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+    def __init__(
+        self,
+        groups: dict[str, list[np.ndarray]],
+        n_speakers: int,
+        n_utterances: int,
+        seg_len: int,
+        seed: int,
+        start: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         if len(groups) < n_speakers:
-            raise MediumVCError(f"GE2E needs {n_speakers} speakers with >= {n_utterances} long-enough utterances; the store has {len(groups)}")
+            raise MediumVCError(
+                f"GE2E needs {n_speakers} speakers with >= {n_utterances} long-enough utterances; the store has {len(groups)}"
+            )
         super().__init__(seed, start, rank, world)
         self.speakers = sorted(groups)
         self.groups, self.n, self.m, self.seg = groups, n_speakers, n_utterances, seg_len
@@ -108,13 +121,39 @@ class DVectorTask(L.LightningModule):
 
 
 class GE2EBatches(L.LightningDataModule):
-    def __init__(self, train_groups, val_groups, n_speakers: int, n_utterances: int, seg_len: int, seed: int, start: int, num_workers: int = 0) -> None:
+    def __init__(
+        self,
+        train_groups,
+        val_groups,
+        n_speakers: int,
+        n_utterances: int,
+        seg_len: int,
+        seed: int,
+        start: int,
+        num_workers: int = 0,
+    ) -> None:
         super().__init__()
         self.train_groups, self.val_groups = train_groups, val_groups
-        self.n, self.m, self.seg, self.seed, self.start, self.num_workers = n_speakers, n_utterances, seg_len, seed, start, num_workers
+        self.n, self.m, self.seg, self.seed, self.start, self.num_workers = (
+            n_speakers,
+            n_utterances,
+            seg_len,
+            seed,
+            start,
+            num_workers,
+        )
 
     def train_dataloader(self) -> DataLoader:
-        stream = GE2EStream(self.train_groups, self.n, self.m, self.seg, self.seed, self.start, self.trainer.global_rank, self.trainer.world_size)
+        stream = GE2EStream(
+            self.train_groups,
+            self.n,
+            self.m,
+            self.seg,
+            self.seed,
+            self.start,
+            self.trainer.global_rank,
+            self.trainer.world_size,
+        )
         return DataLoader(stream, batch_size=None, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
@@ -125,5 +164,7 @@ class GE2EBatches(L.LightningDataModule):
 def split_speakers(groups: dict, val_speakers: int, seed: int) -> tuple[dict, dict]:
     """Hold out whole speakers for validation (EER on voices never trained on)."""
     names = sorted(groups)
-    held = set(np.random.default_rng(seed + 31).permutation(names)[: min(val_speakers, max(0, len(names) - 2))].tolist())
+    held = set(
+        np.random.default_rng(seed + 31).permutation(names)[: min(val_speakers, max(0, len(names) - 2))].tolist()
+    )
     return {s: v for s, v in groups.items() if s not in held}, {s: v for s, v in groups.items() if s in held}

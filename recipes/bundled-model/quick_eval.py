@@ -64,9 +64,13 @@ def main() -> None:
                 wers.append(wer(transcribe(source), transcribe(wav)))
             if args.mos:
                 mos.append(dnsmos(to16k(wav))["ovrl"])
-        results[model_dir] = {"sim_target": float(np.mean(sims)), "sim_source_target": float(np.mean(floors)),
-                              "gain": float(np.mean(sims) - np.mean(floors)),
-                              "sim_output_source": float(np.mean(to_source)), "pairs": len(rows)}
+        results[model_dir] = {
+            "sim_target": float(np.mean(sims)),
+            "sim_source_target": float(np.mean(floors)),
+            "gain": float(np.mean(sims) - np.mean(floors)),
+            "sim_output_source": float(np.mean(to_source)),
+            "pairs": len(rows),
+        }
         if wers:
             results[model_dir]["wer"] = float(np.mean(wers))
         if mos:

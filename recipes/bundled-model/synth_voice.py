@@ -35,7 +35,9 @@ def sentences(folder: Path = FORTUNES, min_words: int = 5, max_words: int = 28) 
         if path.suffix or not path.is_file():  # skip .dat/.u8 indexes
             continue
         for entry in path.read_text(encoding="latin-1").split("\n%\n"):
-            text = " ".join(line.strip() for line in entry.splitlines() if line.strip() and not line.strip().startswith("--"))
+            text = " ".join(
+                line.strip() for line in entry.splitlines() if line.strip() and not line.strip().startswith("--")
+            )
             for s in re.split(r"(?<=[.!?])\s+", text):
                 words = s.split()
                 if min_words <= len(words) <= max_words and re.fullmatch(r"[A-Za-z ,.;:'!?\-]+", s) and s[0].isupper():
@@ -71,8 +73,15 @@ def main() -> None:
             tmp = path.with_suffix(".tmp.wav")
             sf.write(tmp, audio, rate, subtype="PCM_16")
             os.replace(tmp, path)
-        rows.append({"path": str(path.relative_to(root)), "speaker": SPEAKER, "seconds": f"{sf.info(path).duration:.2f}",
-                     "text": text, "licence": LICENCE})
+        rows.append(
+            {
+                "path": str(path.relative_to(root)),
+                "speaker": SPEAKER,
+                "seconds": f"{sf.info(path).duration:.2f}",
+                "text": text,
+                "licence": LICENCE,
+            }
+        )
         if i % 100 == 0:
             print(f"{i}/{len(texts)}", flush=True)
     with open(root / "manifest.tsv", "w", newline="") as fh:

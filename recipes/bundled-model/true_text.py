@@ -57,7 +57,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("pairs")
     ap.add_argument("--methods", nargs="+", default=["identity", "copy-synthesis", "dsp", "mediumvc"])
-    ap.add_argument("--model", nargs="+", default=[None], help="model directories for the mediumvc method (default: bundled)")
+    ap.add_argument(
+        "--model", nargs="+", default=[None], help="model directories for the mediumvc method (default: bundled)"
+    )
     ap.add_argument("--per-voice", type=int, default=5)
     ap.add_argument("--exclude-texts", default=None)
     ap.add_argument("--work", default="/tmp/true_text")
@@ -82,14 +84,20 @@ def main() -> None:
     for method, model in runs:
         converter = make_method(method, model=model, device="cpu")
         wers, cers = [], []
-        for (voice, text, target), src in zip(items, sources):
+        for (_voice, text, target), src in zip(items, sources):
             speaker = converter.target_voice([target])
             out, sr = converter.convert(load_audio(src), speaker)
             assert sr == SAMPLE_RATE
             hyp = asr(to16(out))
             wers.append(wer(text, hyp))
             cers.append(cer(text, hyp))
-        row = {"method": method, "model": model, "wer": float(np.mean(wers)), "cer": float(np.mean(cers)), "items": len(items)}
+        row = {
+            "method": method,
+            "model": model,
+            "wer": float(np.mean(wers)),
+            "cer": float(np.mean(cers)),
+            "items": len(items),
+        }
         if method == "identity":
             source_wer = row["wer"]
         if source_wer:

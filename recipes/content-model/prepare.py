@@ -14,7 +14,6 @@ import argparse
 import csv
 import fnmatch
 import hashlib
-import os
 import random
 import sys
 from pathlib import Path
@@ -23,9 +22,10 @@ import librosa
 import numpy as np
 import torch
 
-from mediumvc.audio import MelSpectrogram, load_audio, normalize_mel, peak_normalize, SAMPLE_RATE
+from mediumvc.audio import SAMPLE_RATE, load_audio, peak_normalize
 from mediumvc.content.phones import PhoneAligner
 from mediumvc.files import atomic_write
+from mediumvc.mel import MelSpectrogram, normalize_mel
 
 
 def rows(manifest: Path, speakers: list[str]) -> list[dict]:
@@ -38,12 +38,19 @@ def item_id(row: dict) -> str:
     return hashlib.sha1(row["path"].encode()).hexdigest()[:16]
 
 
+def write_npz(path: str, arrays: dict) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would append .npz to the temporary name
+        np.savez(f, **arrays)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("manifest", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--speakers", nargs="+", default=["ljspeech:*", "librispeech_tc100:*", "vctk_autovc:*"])
-    ap.add_argument("--shifts", type=float, nargs="*", default=[-6.0, -3.0, 2.0, 4.0], help="semitones, two drawn per item")
+    ap.add_argument(
+        "--shifts", type=float, nargs="*", default=[-6.0, -3.0, 2.0, 4.0], help="semitones, two drawn per item"
+    )
     ap.add_argument("--per-item", type=int, default=2, help="pitch-shifted copies per utterance")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -69,11 +76,17 @@ def main() -> int:
         shifts = rng.sample(args.shifts, min(args.per_item, len(args.shifts)))
         variants = [wav] + [peak_normalize(librosa.effects.pitch_shift(wav, sr=SAMPLE_RATE, n_steps=s)) for s in shifts]
         with torch.inference_mode():
-            mels = [normalize_mel(mel(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))).numpy() for v in variants]
+            mels = [
+                normalize_mel(mel(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))).numpy()
+                for v in variants
+            ]
         frames = min(len(labels), *(len(m) for m in mels))
-        arrays = {"mels": np.stack([m[:frames] for m in mels]).astype(np.float16), "labels": labels[:frames],
-                  "shifts": np.array([0.0] + shifts, dtype=np.float32)}
-        atomic_write(args.out / f"{key}.npz", lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        arrays = {
+            "mels": np.stack([m[:frames] for m in mels]).astype(np.float16),
+            "labels": labels[:frames],
+            "shifts": np.array([0.0] + shifts, dtype=np.float32),
+        }
+        atomic_write(args.out / f"{key}.npz", lambda tmp, arrays=arrays: write_npz(tmp, arrays))
         with open(index_path, "a") as f:
             f.write(f"{key}\t{row['speaker']}\t{frames}\t{how}\t{row['path']}\n")
         if n % 25 == 0:

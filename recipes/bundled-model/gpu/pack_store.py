@@ -30,7 +30,9 @@ def main() -> None:
     ap.add_argument("store")
     ap.add_argument("out")
     ap.add_argument("--keep-variants", type=int, default=None)
-    ap.add_argument("--thin", action="append", default=[], help="GLOB=N: every N-th utterance of speakers matching GLOB")
+    ap.add_argument(
+        "--thin", action="append", default=[], help="GLOB=N: every N-th utterance of speakers matching GLOB"
+    )
     ap.add_argument("--exclude", action="append", default=[])
     ap.add_argument("--shard", default="0/1", help="I/N: every N-th kept utterance, starting at the I-th")
     a = ap.parse_args()
@@ -62,15 +64,22 @@ def main() -> None:
             shifts.append(it["psdr_shifts"][:k])
         counts.append(k)
         dvecs.append(it["dvector"])
-    index = {"rows": rows, "frames": [len(m) for m in mels], "metas": [it["meta"] for it in items], "scale": scale,
-             "store_json": json.loads((Path(a.store) / "store.json").read_text()),
-             "variants": counts}
+    index = {
+        "rows": rows,
+        "frames": [len(m) for m in mels],
+        "metas": [it["meta"] for it in items],
+        "scale": scale,
+        "store_json": json.loads((Path(a.store) / "store.json").read_text()),
+        "variants": counts,
+    }
     arrays = {"mels": np.concatenate(mels), "dvectors": np.stack(dvecs), "index": np.array(json.dumps(index))}
     if variants:
         arrays["variants"] = np.concatenate(variants)
         arrays["shifts"] = np.concatenate(shifts)
     np.savez_compressed(a.out, **arrays)
-    print(f"{len(rows)} utterances, {sum(index['frames'])} frames -> {a.out} ({Path(a.out).stat().st_size / 2**20:.1f} MiB)")
+    print(
+        f"{len(rows)} utterances, {sum(index['frames'])} frames -> {a.out} ({Path(a.out).stat().st_size / 2**20:.1f} MiB)"
+    )
 
 
 if __name__ == "__main__":

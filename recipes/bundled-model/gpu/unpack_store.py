@@ -23,7 +23,11 @@ def main() -> None:
     shifts = z["shifts"] if "shifts" in z.files else None
     m = v = s = 0
     for i, (row, n) in enumerate(zip(index["rows"], index["frames"])):
-        item = {"mel": (mels[m : m + n] / scale).astype(np.float16), "dvector": dvecs[i], "meta": np.array(json.dumps(index["metas"][i]))}
+        item = {
+            "mel": (mels[m : m + n] / scale).astype(np.float16),
+            "dvector": dvecs[i],
+            "meta": np.array(json.dumps(index["metas"][i])),
+        }
         m += n
         k = index["variants"][i]
         if k:
@@ -39,8 +43,13 @@ def main() -> None:
         with (root / "manifest.tsv").open(newline="") as fh:
             rows = {**{r["uid"]: r for r in csv.DictReader(fh, delimiter="\t")}, **rows}
     header = "uid\tspeaker\tframes\tseconds\tsource\n"
-    (root / "manifest.tsv").write_text(header + "".join(f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n"
-                                                        for _, r in sorted(rows.items())))
+    (root / "manifest.tsv").write_text(
+        header
+        + "".join(
+            f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n"
+            for _, r in sorted(rows.items())
+        )
+    )
     print(f"{len(index['rows'])} utterances -> {root} ({len(rows)} there now)")
 
 

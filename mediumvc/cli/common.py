@@ -1,0 +1,68 @@
+"""Option groups shared by several commands, each defined once."""
+
+from __future__ import annotations
+
+import argparse
+
+from mediumvc.errors import MediumVCError
+
+
+def add_runtime_options(p: argparse.ArgumentParser, device: str = "auto", precision: bool = True) -> None:
+    """--device, --precision, --threads."""
+    p.add_argument("--device", default=device, help=f"cpu, cuda, cuda:N or auto (default: {device})")
+    if precision:
+        p.add_argument(
+            "--precision",
+            default="fp32",
+            choices=["fp32", "bf16"],
+            help="bf16 is fast on GPUs and CPUs with AVX-512 BF16/AMX",
+        )
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def add_corpus_filter(p: argparse.ArgumentParser) -> None:
+    """--speakers / --exclude speaker globs."""
+    p.add_argument(
+        "--speakers", nargs="+", help="keep only speakers matching these globs (e.g. 'librispeech_tc100:*0')"
+    )
+    p.add_argument("--exclude", nargs="+", help="drop speakers matching these globs (e.g. 'fillets_*:unlabeled')")
+
+
+def add_encoder_options(p: argparse.ArgumentParser, role: str) -> None:
+    """--encoder / --dvector: which speaker encoder does `role`."""
+    p.add_argument(
+        "--encoder",
+        default="resemblyzer",
+        choices=["resemblyzer", "dvector"],
+        help=f"speaker encoder {role}: the pretrained resemblyzer, or our own (--dvector)",
+    )
+    p.add_argument("--dvector", help="with --encoder dvector: a d-vector directory from `mediumvc export`")
+
+
+def speaker_encoder(args: argparse.Namespace):
+    """The encoder chosen by `add_encoder_options`."""
+    from mediumvc.speaker import make_speaker_encoder
+
+    if args.encoder == "dvector":
+        if not args.dvector:
+            raise MediumVCError(
+                "--encoder dvector needs --dvector DIR (a directory exported from `mediumvc train dvector`)"
+            )
+        from mediumvc.checkpoint import load_part_dir
+
+        return make_speaker_encoder("dvector", load_part_dir(args.dvector, "dvector").net)
+    return make_speaker_encoder("resemblyzer")
+
+
+def scan(args: argparse.Namespace):
+    """The utterances of `args.corpus` after `add_corpus_filter`'s globs."""
+    from mediumvc.data.corpus import scan_corpus
+
+    return scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])

@@ -1,0 +1,118 @@
+"""`mediumvc convert`: a file, a folder, or a pairs file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mediumvc.cli.common import add_runtime_options, apply_threads
+from mediumvc.errors import MediumVCError
+from mediumvc.stages import STAGES
+
+METHODS = ["mediumvc", "identity", "copy-synthesis", "dsp"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert a file, a folder, or a pairs file",
+        description="Speak SOURCE's words in the voice of the --target recordings. SOURCE may be a folder "
+        "(every audio file inside, recursively); --pairs FILE lists tab-separated rows 'source, target(s), output'. "
+        "Outputs are 22.05 kHz WAV named <source>_to_<target>.wav unless given; existing files are never overwritten silently.",
+    )
+    p.add_argument("source", nargs="?", help="audio file or folder of audio files")
+    p.add_argument("--target", "-t", nargs="+", help="one or more recordings of the target speaker")
+    p.add_argument(
+        "--pairs", help="TSV of source, target(s), output (relative paths: sources to the file, outputs to -o)"
+    )
+    p.add_argument("--output", "-o", help="output WAV (one source) or folder (folder or pairs)")
+    p.add_argument(
+        "--model", "-m", help="model directory (config.json + model.safetensors); default: the bundled model"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument(
+        "--skip-existing", action="store_true", help="keep existing outputs and convert the rest (resume a batch)"
+    )
+    p.add_argument("--max-seconds", type=float, default=7200.0, help="longest source accepted (default 7200)")
+    p.add_argument(
+        "--method",
+        default="mediumvc",
+        choices=METHODS,
+        help="mediumvc (default) or a baseline: the source itself, its copy synthesis, or WORLD pitch+formant shift",
+    )
+    for name, stage in STAGES.items():
+        p.add_argument(
+            f"--no-{name}",
+            dest="without",
+            action="append_const",
+            const=name,
+            help=f"leave out the model's {name} stage ({stage.summary})",
+        )
+    add_runtime_options(p)
+    p.set_defaults(func=run)
+
+
+def make_converter(args: argparse.Namespace):
+    """The model (or baseline) the options name."""
+    if args.method == "mediumvc":
+        from mediumvc.converter import VoiceConverter
+
+        return VoiceConverter.from_pretrained(
+            args.model,
+            device=args.device,
+            precision=args.precision,
+            max_seconds=args.max_seconds,
+            without=args.without or (),
+        )
+    from mediumvc.evaluation.baselines import make_baseline
+
+    if args.model is not None:
+        raise MediumVCError(f"--model is for the mediumvc method; the {args.method} baseline takes none")
+    return make_baseline(args.method, device=args.device)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mediumvc.jobs import check_outputs, jobs_for_source, jobs_from_pairs, run_jobs
+
+    apply_threads(args)
+    output = Path(args.output) if args.output else None
+    if args.pairs:
+        if args.source or args.target:
+            raise MediumVCError("use either --pairs FILE or SOURCE --target ..., not both")
+        jobs = jobs_from_pairs(Path(args.pairs), output)
+    else:
+        if not args.source:
+            raise MediumVCError("give a SOURCE file or folder and --target recording(s), or --pairs FILE")
+        source = Path(args.source)
+        if not source.exists():
+            raise MediumVCError(f"{source}: no such file or folder")
+        jobs = jobs_for_source(source, [Path(t) for t in args.target or []], output)
+    todo = check_outputs(jobs, args.overwrite, args.skip_existing)
+    if not todo:
+        print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
+        return 0
+    converter = make_converter(args)
+    if len(jobs) == 1 and not args.pairs:
+        run_jobs(converter, todo)
+        seconds = _seconds(todo[0].output)
+        print(f"wrote {todo[0].output} ({seconds:.2f} s)")
+        return 0
+    failures = run_jobs(
+        converter,
+        todo,
+        on_skip=lambda line: tqdm.write(line, file=sys.stderr),
+        progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=None),
+    )
+    done = len(todo) - len(failures)
+    print(f"converted {done} of {len(todo)} file(s)" + (f"; {len(failures)} failed (listed above)" if failures else ""))
+    return 1 if failures else 0
+
+
+def _seconds(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate

@@ -1,0 +1,52 @@
+"""The post-network stage protocol: a stage takes the converted mel and what is known of the source and
+the target, and returns a mel of the same shape."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from mediumvc.voice import TargetVoice
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What a stage may use besides the mel.
+
+    source_wav: (N,) float32 source at 22.05 kHz, peak-normalised.
+    source_mel: (T, 80) normalised source mel, T = N // 256.
+    voice: the target (d-vector, and the F0 and frames the stages asked for).
+    """
+
+    source_wav: np.ndarray
+    source_mel: torch.Tensor
+    voice: TargetVoice
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Base of every post-network stage: a frozen dataclass of settings that is also the function.
+
+    Subclasses set `name` (its key in a model's config and the CLI's `--no-NAME`), `summary` (one line for
+    help texts), `needs` (what of the target `VoiceConverter.target_voice` must gather: "f0", "frames"), and
+    implement `__call__(mel (T, 80), context) -> (T, 80)` in the normalised [0, 1] scale.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset()
+
+    def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        """{"name": ..., settings...}: how a model's config.json lists it."""
+        return {"name": self.name, **dataclasses.asdict(self)}
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]

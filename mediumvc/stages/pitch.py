@@ -1,0 +1,103 @@
+"""The pitch stage: the converted mel's envelope over a harmonic fine structure at the target's pitch.
+
+A log-mel splits into a smooth envelope (its low DCT coefficients along the mel axis) and a fine structure
+(the rest), which for voiced speech is the harmonic comb set by F0. The stage keeps the converted envelope
+and replaces the fine structure with that of a clean harmonic spectrum following the source's F0 contour
+moved to the target's median F0: the words' intonation at the target's pitch level. Closed-form numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.fft import dct, idct
+
+from mediumvc.audio import N_FFT, SAMPLE_RATE
+from mediumvc.f0 import BLOCK_FRAMES, median_f0, track_f0, transpose_contour
+from mediumvc.mel import denormalize_mel, mel_filterbank, normalize_mel
+from mediumvc.stages.base import Stage, StageContext
+
+
+@dataclass(frozen=True)
+class PitchStage(Stage):
+    """lifter: DCT coefficients (of 80) kept as the envelope; the rest is fine structure.
+    hnr_db: harmonic peaks over the noise floor of the rebuilt spectrum (the depth of the harmonic valleys).
+    Skipped when the target's F0 is unknown or the source has no voiced frames."""
+
+    name = "pitch"
+    summary = "harmonics rebuilt on the source's F0 contour at the target's median F0"
+    needs = frozenset({"f0"})
+
+    lifter: int = 20
+    hnr_db: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.lifter < 80:
+            raise ValueError(f"pitch.lifter must be in 1..79, not {self.lifter}")
+        if not self.hnr_db > 0:
+            raise ValueError(f"pitch.hnr_db must be positive, not {self.hnr_db}")
+
+    def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
+        if context.voice.f0 is None:
+            return mel
+        f0 = track_f0(context.source_wav)
+        source_f0 = median_f0(f0)
+        if source_f0 is None:
+            return mel
+        return impose_pitch(mel, transpose_contour(f0, source_f0, context.voice.f0), self)
+
+
+def _hann_response(bins: np.ndarray) -> np.ndarray:
+    """Magnitude of a periodic Hann window's spectrum, offset in FFT bins, normalised to 0.5 at 0."""
+    return np.abs(0.5 * np.sinc(bins) + 0.25 * np.sinc(bins - 1) + 0.25 * np.sinc(bins + 1))
+
+
+def _envelope(log_mel: np.ndarray, lifter: int) -> np.ndarray:
+    """The smooth part of a log-mel (T, 80): its first `lifter` DCT coefficients along the mel axis."""
+    c = dct(log_mel, type=2, norm="ortho", axis=1)
+    c[:, lifter:] = 0.0
+    return idct(c, type=2, norm="ortho", axis=1)
+
+
+def harmonic_fine_structure(f0: np.ndarray, settings: PitchStage = PitchStage()) -> np.ndarray:
+    """F0 per frame (T,) (0 = unvoiced) -> the log-mel fine structure (T, 80) of a harmonic spectrum.
+
+    Each voiced frame's magnitude spectrum is the sum (in power) of the Hann window's response at every
+    harmonic of F0, over a noise floor `hnr_db` below the harmonic peaks; unvoiced frames are the floor.
+    The floor has the random texture of real noise (exponential power per FFT bin, fixed seed, so the
+    result is deterministic).
+    Computed in closed form per FFT bin from its nearest harmonics: no waveform is synthesised.
+    """
+    freqs = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT  # (513,)
+    floor = (0.5 * 10 ** (-settings.hnr_db / 20)) ** 2
+    out = np.zeros((len(f0), 80), dtype=np.float32)
+    basis = mel_filterbank().astype(np.float64)
+    rng = np.random.default_rng(0)
+    for s in range(0, len(f0), BLOCK_FRAMES):
+        block = np.asarray(f0[s : s + BLOCK_FRAMES], dtype=np.float64)
+        voiced = block > 0
+        hz = np.where(voiced, block, 1.0)[:, None]  # (t, 1)
+        nearest = np.rint(freqs[None, :] / hz)
+        power = floor * rng.exponential(size=(len(block), len(freqs)))
+        for step in (-2, -1, 0, 1, 2):
+            h = nearest + step
+            valid = (h >= 1) & (h * hz < SAMPLE_RATE / 2) & voiced[:, None]
+            offset = (freqs[None, :] - h * hz) * N_FFT / SAMPLE_RATE
+            power += np.where(valid, _hann_response(offset) ** 2, 0.0)
+        log_mel = np.log(np.maximum(np.sqrt(power) @ basis.T, 1e-5))
+        out[s : s + BLOCK_FRAMES] = log_mel - _envelope(log_mel, settings.lifter)
+    return out
+
+
+def impose_pitch(mel: torch.Tensor, f0: np.ndarray, settings: PitchStage = PitchStage()) -> torch.Tensor:
+    """Normalised mel (T, 80) + F0 per frame (T,) -> the same envelope with the F0's harmonic fine structure."""
+    log_mel = denormalize_mel(mel.detach().float().cpu()).numpy()
+    frames = min(len(log_mel), len(f0))
+    fine = np.zeros_like(log_mel)
+    fine[:frames] = harmonic_fine_structure(f0[:frames], settings)
+    for s in range(0, len(log_mel), BLOCK_FRAMES):  # per frame, so blocks bound the float64 temporaries
+        block = log_mel[s : s + BLOCK_FRAMES].astype(np.float64)
+        log_mel[s : s + BLOCK_FRAMES] = _envelope(block, settings.lifter) + fine[s : s + BLOCK_FRAMES]
+    return normalize_mel(torch.from_numpy(log_mel)).clamp(0.0, 1.0).to(mel.device)

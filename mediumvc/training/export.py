@@ -1,0 +1,74 @@
+"""Training checkpoint -> inference directory."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from mediumvc.config import ModelConfig
+from mediumvc.errors import CheckpointError
+from mediumvc.speaker import DVectorConfig
+from mediumvc.stages import Stage
+from mediumvc.training.config import TASKS
+
+
+def _plain(obj):
+    """Tuples -> lists, so configs survive YAML and weights_only checkpoint loading."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def export(
+    checkpoint: str | Path,
+    out_dir: str | Path,
+    dtype: torch.dtype = torch.float32,
+    card: str | None = None,
+    stages: Sequence[Stage] | None = None,
+) -> Path:
+    """A training checkpoint -> an inference directory (weights only, weight norm folded).
+    `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
+    `stages`: the post-network stages to list in a MediumVC model's config, in order (no retraining needed)."""
+    from mediumvc.checkpoint import save_model_dir, save_part_dir
+
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(
+            f"{path} cannot be read as a training checkpoint ({str(e).splitlines()[0][:150]})"
+        ) from None
+    hp = ckpt.get("hyper_parameters", {})
+    if hp.get("task") not in TASKS:
+        raise CheckpointError(f"{path} is not a mediumvc training checkpoint (no task in its hyper-parameters)")
+    model_cfg = ModelConfig.from_dict(hp["model"])
+    if stages is not None:
+        model_cfg = dataclasses.replace(model_cfg, stages=tuple(stages))
+    state = {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
+    if hp["task"] == "singlevc":
+        return save_part_dir(out_dir, "singlevc", model_cfg.singlevc, state, info=info)
+    if hp["task"] == "dvector":
+        return save_part_dir(out_dir, "dvector", model_cfg.dvector or DVectorConfig(), state, info=info)
+    net = model_cfg.build()
+    from mediumvc.nets import add_weight_norm
+
+    add_weight_norm(net.content_encoder)
+    add_weight_norm(net.decoder)
+    net.load_state_dict(state)
+    speaker = None
+    if model_cfg.speaker_encoder == "dvector":  # the frozen d-vector the run trained with travels along
+        from mediumvc.speaker import DVector
+
+        speaker = DVector(model_cfg.dvector)
+        speaker.load_state_dict(
+            {k[len("speaker_net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("speaker_net.")}
+        )
+    return save_model_dir(out_dir, model_cfg, net, speaker, info=info, dtype=dtype, card=card)
