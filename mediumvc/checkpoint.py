@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from mediumvc.content.model import ContentModel, ContentModelConfig
 from mediumvc.config import ModelConfig
 from mediumvc.errors import CheckpointError
 from mediumvc.files import file_sha256, open_up
@@ -191,11 +192,12 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
     return LoadedModel(config, model, dvector, meta.get("info", {}), path)
 
 
-# -- one network on its own: a trained SingleVC (MediumVC training loads it) or d-vector ---------
+# -- one network on its own: a trained SingleVC (MediumVC training loads it), d-vector or content model ---------
 
 _PARTS = {  # kind -> (format name, config class, network class)
     "singlevc": ("mediumvc-singlevc", SingleVCConfig, SingleVC),
     "dvector": ("mediumvc-dvector", DVectorConfig, DVector),
+    "content": ("mediumvc-content", ContentModelConfig, ContentModel),
 }
 
 
@@ -209,7 +211,7 @@ class LoadedPart:
 def save_part_dir(
     path: str | os.PathLike, kind: str, config, state: dict[str, torch.Tensor], *, info: dict | None = None
 ) -> Path:
-    """Write one network (`kind`: singlevc or dvector) as config.json + model.safetensors."""
+    """Write one network (`kind`: singlevc, dvector or content) as config.json + model.safetensors."""
     fmt, _, net_cls = _PARTS[kind]
     net = net_cls(config)
     _load_into(net, fold_weight_norm_state(state), f"{kind} weights")

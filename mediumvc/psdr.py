@@ -1,4 +1,4 @@
-"""PSDR, "pitch shifted, duration remained" (spec §2.3): SingleVC's training input is a copy of the
+"""PSDR, "pitch shifted, duration remained": SingleVC's training input is a copy of the
 utterance shifted by a random whole number of semitones, with its timing untouched.
 
 Backends: `rubberband` (what the original used, through the `rubberband` CLI from Debian's

@@ -1,4 +1,4 @@
-"""The mel front end (spec §4.1) and loading audio of every shape and format."""
+"""The mel front end and loading audio of every shape and format."""
 
 import librosa
 import numpy as np
@@ -14,7 +14,7 @@ MEL = MelSpectrogram()
 
 
 def reference_mel(y: np.ndarray) -> np.ndarray:
-    """The spec's recipe written independently with librosa: (80, T)."""
+    """The HiFi-GAN mel recipe written independently with librosa: (80, T)."""
     y = np.pad(y, (384, 384), mode="reflect")
     spec = librosa.stft(y, n_fft=1024, hop_length=256, win_length=1024, window="hann", center=False)
     mag = np.sqrt(np.abs(spec) ** 2 + 1e-9)

@@ -12,7 +12,8 @@ import pytest
 from helpers import voiced
 from mediumvc.errors import MediumVCError
 from mediumvc.evaluation.asr import cer, wer
-from mediumvc.evaluation.conversions import bootstrap_ci, compare_results
+from mediumvc.evaluation.compare import compare_results
+from mediumvc.evaluation.conversions import bootstrap_ci
 from mediumvc.evaluation.pitch import judged_f0, semitones
 from mediumvc.psdr import pitch_shift
 

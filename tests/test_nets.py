@@ -14,7 +14,7 @@ def count(params) -> int:
 
 
 def unused_identity_skips(module) -> int:
-    """The original also builds a 1x1 conv in equal-width ResBlocks and never runs it (spec §2.1);
+    """The original also builds a 1x1 conv in equal-width ResBlocks and never runs it;
     we leave it out. Its weight-normed size: weight + bias + g."""
     return sum(
         b.conv3.in_channels * b.conv3.out_channels + 2 * b.conv3.out_channels
@@ -23,7 +23,7 @@ def unused_identity_skips(module) -> int:
     )
 
 
-def test_paper_parameter_counts_match_the_spec_within_one_percent():
+def test_paper_parameter_counts_match_the_original_within_one_percent():
     config = load_config("paper")
     model = add_weight_norm(config.build())  # the original counts with weight norm attached
     singlevc = count(model.singlevc.parameters()) + unused_identity_skips(model.singlevc)

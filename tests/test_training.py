@@ -250,7 +250,8 @@ def test_input_warp_moves_formants_of_singlevc_inputs_only():
     """data.input_warp: a spectral peak at 1 kHz lands at alpha x 1 kHz; targets are never warped."""
     import numpy as np
 
-    from mediumvc.training.data import BatchStream, _mel_centres, warp_mel
+    from mediumvc.training.augment import _mel_centres, warp_mel
+    from mediumvc.training.data import BatchStream
 
     centres = _mel_centres()
     peak = np.zeros((3, 80), np.float32)
@@ -538,7 +539,8 @@ def test_online_psdr_shifts_crops_in_place(store, tmp_path, monkeypatch):
     """data.psdr_online: SingleVC inputs shifted while training, aligned with the stored target frames."""
     import numpy as np
 
-    from mediumvc.training.data import BatchStream, DataConfig, OnlinePSDR, load_items
+    from mediumvc.training.augment import OnlinePSDR
+    from mediumvc.training.data import BatchStream, DataConfig, load_items
 
     items = load_items(
         DataConfig(store=str(store), speakers=["p226"], psdr_online="librosa"), need_psdr=True

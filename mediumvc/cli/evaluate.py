@@ -93,7 +93,7 @@ def make_pairs(args: argparse.Namespace) -> int:
 def compare(args: argparse.Namespace) -> int:
     import json
 
-    from mediumvc.evaluation.conversions import compare_results
+    from mediumvc.evaluation.compare import compare_results
 
     def load(path: str) -> dict:
         path = Path(path)

@@ -59,6 +59,8 @@ PHONES = (
 PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 ALIGN_RATE = 16000
 ALIGN_FRAME_SECONDS = 0.01  # pocketsphinx's frame shift
+# More words per second than anyone reads: the text does not belong to (all of) the audio, so it is not used.
+MAX_WORDS_PER_SECOND = 4.5
 
 
 def _decoder():
@@ -105,15 +107,24 @@ class PhoneAligner:
         """-> ([(phone, start, frames)] in 10 ms frames, how: "text" | "decoded" | "none")."""
         pcm = self._pcm(wav, rate)
         words = normalise_text(text, self._known) if text else None
-        how = "text"
-        if words is None:
-            self.decoder.activate_search()  # the default n-gram search
-            self._run(pcm)
-            hyp = self.decoder.hyp()
-            words = hyp.hypstr.split() if hyp is not None and hyp.hypstr.strip() else None
-            how = "decoded"
-            if words is None:
-                return [], "none"
+        if words is not None and len(words) > MAX_WORDS_PER_SECOND * len(wav) / rate:
+            words = None
+        if words is not None:
+            segments = self._align(pcm, words)
+            if segments:
+                return segments, "text"
+        words = self._decode(pcm)
+        segments = self._align(pcm, words) if words else []
+        return segments, "decoded" if segments else "none"
+
+    def _decode(self, pcm: bytes) -> list[str]:
+        self.decoder.activate_search()  # the default n-gram search
+        self._run(pcm)
+        hyp = self.decoder.hyp()
+        return hyp.hypstr.split() if hyp is not None else []
+
+    def _align(self, pcm: bytes, words: list[str]) -> list[tuple[str, int, int]]:
+        """Phone segments of `words` force-aligned to the audio; [] when they do not align."""
         try:
             self.decoder.set_align_text(" ".join(words))
             self._run(pcm)
@@ -121,12 +132,10 @@ class PhoneAligner:
             self._run(pcm)
             alignment = self.decoder.get_alignment()
         except RuntimeError:
-            return [], "none"
+            return []
         finally:
             self.decoder.activate_search()
-        if alignment is None:
-            return [], "none"
-        return [(p.name, p.start, p.duration) for p in alignment.phones()], how
+        return [] if alignment is None else [(p.name, p.start, p.duration) for p in alignment.phones()]
 
     def frame_labels(self, wav: np.ndarray, rate: int, text: str | None = None) -> tuple[np.ndarray, str]:
         """-> (phone index per mel frame (floor(N_22k / 256),) int16, -1 where unaligned; how)."""

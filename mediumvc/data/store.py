@@ -1,7 +1,7 @@
 """The feature store: what training reads, in safe formats (NumPy .npz without pickles + JSON + TSV).
 
     STORE/store.json              settings every item was made with (encoder, PSDR)
-    STORE/items/<speaker>/<id>.npz   per utterance: mel (T, 80) float16 (normalised, spec §4.1),
+    STORE/items/<speaker>/<id>.npz   per utterance: mel (T, 80) float16 (normalised),
                                   dvector (256,), psdr_mels (K, T, 80) + psdr_shifts (K,),
                                   dvector_mel (T_d, 40) for d-vector training, meta (JSON)
     STORE/manifest.tsv            uid, speaker, frames, seconds, source path (rebuilt at the end)
@@ -273,14 +273,8 @@ def write_manifest(root: Path, utterances: list[Utterance]) -> list[dict]:
                     "source": str(u.path),
                 }
             )
-    header = "uid\tspeaker\tframes\tseconds\tsource\n"
-    atomic_write(
-        root / "manifest.tsv",
-        lambda tmp: Path(tmp).write_text(
-            header
-            + "".join(f"{r['uid']}\t{r['speaker']}\t{r['frames']}\t{r['seconds']}\t{r['source']}\n" for r in rows)
-        ),
-    )
+    lines = ["uid\tspeaker\tframes\tseconds\tsource"] + ["\t".join(str(r[k]) for k in r) for r in rows]
+    atomic_write(root / "manifest.tsv", lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
     return rows
 
 

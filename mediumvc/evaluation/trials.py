@@ -1,4 +1,4 @@
-"""EER and its threshold on a corpus (spec §5.4): seeded, balanced same/different-speaker trials
+"""EER and its threshold on a corpus: seeded, balanced same/different-speaker trials
 scored by the cosine of d-vectors."""
 
 from __future__ import annotations

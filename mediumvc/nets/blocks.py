@@ -1,4 +1,4 @@
-"""Building blocks shared by SingleVC and MediumVC (spec §2.1). Pure torch; layout (B, C, T)
+"""Building blocks shared by SingleVC and MediumVC. Pure torch; layout (B, C, T)
 unless stated, so convolutions need no transposes.
 
 The original weight-normalises every Conv1d. Here the modules hold plain convolutions;
@@ -140,7 +140,7 @@ class AttentionNorm(nn.Module):
 
 
 class Convertor(nn.Module):
-    """Transformer-like block without LayerNorm (spec §2.1), layout (B, T, d):
+    """Transformer-like block without LayerNorm, layout (B, T, d):
     x + Drop(MHA(x)); x + Drop(Conv1x1(ReLU(Conv5(x))))."""
 
     def __init__(self, d: int, heads: int, d_hidden: int, dropout: float = 0.1) -> None:

@@ -1,4 +1,4 @@
-"""SingleVC, the any-to-one stage (spec §2.2): any speech mel -> the one training speaker's voice (SSIF)."""
+"""SingleVC, the any-to-one stage: any speech mel -> the one training speaker's voice (SSIF)."""
 
 from __future__ import annotations
 

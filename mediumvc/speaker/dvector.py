@@ -1,7 +1,7 @@
-"""Our own d-vector (spec §5): its wav2mel front end, the attentive-pooled LSTM, and the
+"""Our own d-vector: its wav2mel front end, the attentive-pooled LSTM, and the
 windowed utterance embedding. Trained with `GE2ELoss` (mediumvc.speaker.ge2e).
 
-wav2mel (spec §4.2) is rebuilt natively, without torchaudio/sox: 16 kHz, peak to -3 dBFS,
+wav2mel is rebuilt natively, without torchaudio/sox: 16 kHz, peak to -3 dBFS,
 silence removal, 40 log-mels (power, 25 ms window, 10 ms hop, HTK scale, 50-8000 Hz), ln clamp 1e-9.
 """
 

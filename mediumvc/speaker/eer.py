@@ -1,4 +1,4 @@
-"""Equal error rate and the threshold at which it occurs (spec §5.4)."""
+"""Equal error rate and the threshold at which it occurs."""
 
 from __future__ import annotations
 

