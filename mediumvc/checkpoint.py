@@ -20,8 +20,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from mediumvc.content.model import ContentModel, ContentModelConfig
 from mediumvc.config import ModelConfig
+from mediumvc.content.model import ContentModel, ContentModelConfig
 from mediumvc.errors import CheckpointError
 from mediumvc.files import file_sha256, open_up
 from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
