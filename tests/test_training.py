@@ -701,3 +701,21 @@ def test_source_detail_sees_warped_target_copies_while_training_and_the_source_w
         "dvector": torch.randn(1, 256),
     }  # (a zero d-vector would erase the content)
     assert not torch.equal(task.predict_batch(batch), task.predict_batch({**batch, "detail_mel": batch["input"]}))
+
+
+def test_content_loss_trains_beside_l1_and_needs_its_model(store, tmp_path):
+    from mediumvc.checkpoint import save_part_dir
+    from mediumvc.content.model import ContentModel, ContentModelConfig
+
+    config = ContentModelConfig(channels=16, layers=1, embed_dim=4)
+    content_dir = save_part_dir(tmp_path / "content", "content", config, ContentModel(config).state_dict())
+    last = train(
+        "singlevc",
+        singlevc_config(store, "trainer.max_steps=4", "loss.content=0.5", f"loss.content_model={content_dir}"),
+        tmp_path / "run",
+    )
+    metrics = next((tmp_path / "run" / "logs").rglob("metrics.csv")).read_text()
+    assert "train/content" in metrics.splitlines()[0]
+    assert not any(k.startswith(("content", "_content")) for k in weights(last))  # never in the checkpoint
+    with pytest.raises(MediumVCError, match="content_model"):
+        singlevc_config(store, "loss.content=0.5")

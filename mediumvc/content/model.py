@@ -46,7 +46,7 @@ class _Block(nn.Module):
 
 
 class ContentModel(nn.Module):
-    """Args: config. Call: mel (B, T, 80) -> (logits (B, T, n_phones), embedding (B, T, embed_dim))."""
+    """Args: config. Call: mel (B, T, 80) [, lengths (B,)] -> (logits (B, T, n_phones), embedding (B, T, embed_dim))."""
 
     def __init__(self, config: ContentModelConfig = ContentModelConfig()) -> None:
         super().__init__()
@@ -56,10 +56,16 @@ class ContentModel(nn.Module):
         self.embed = nn.Conv1d(c.channels, c.embed_dim, 1)
         self.classify = nn.Conv1d(c.embed_dim, c.n_phones, 1)
 
-    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """lengths: (B,) valid frames of each mel (None = all); the rest is padding."""
         x = mel.transpose(1, 2).float()
         # Each mel band's mean over the utterance removed: the recording channel and level do not matter.
-        x = x - x.mean(dim=2, keepdim=True)
+        if lengths is None:
+            x = x - x.mean(dim=2, keepdim=True)
+        else:
+            valid = (torch.arange(x.shape[2], device=x.device)[None, :] < lengths.to(x.device)[:, None]).unsqueeze(1)
+            mean = (x * valid).sum(2, keepdim=True) / valid.sum(2, keepdim=True).clamp_min(1)
+            x = (x - mean) * valid
         embedding = self.embed(self.blocks(self.inp(x)))
         return self.classify(embedding).transpose(1, 2), embedding.transpose(1, 2)
 

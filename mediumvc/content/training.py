@@ -153,14 +153,20 @@ def _lr_factor(step: int, config: ContentTrainConfig) -> float:
 
 
 def train_content_model(
-    data: str | Path, out: str | Path, config: ContentTrainConfig = ContentTrainConfig(), log=print
+    data: str | Path,
+    out: str | Path,
+    config: ContentTrainConfig = ContentTrainConfig(),
+    log=print,
+    until: int | None = None,
 ) -> Path:
-    """Train (or resume from OUT/last.pt) and return the checkpoint path. OUT/log.jsonl gets one line per eval."""
+    """Train (or resume from OUT/last.pt) to `config.steps`, or pause at step `until`; returns the checkpoint.
+    OUT/log.jsonl gets one line per evaluation."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_items, held = split_heldout(load_items(Path(data)), config.heldout)
     if not train_items:
         raise MediumVCError(f"{data}: no labelled training items outside the held-out speakers")
+    torch.manual_seed(config.seed)  # the initial weights depend on the seed only
     model = ContentModel(config.model)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
@@ -174,8 +180,10 @@ def train_content_model(
         step = int(state["step"])
         log(f"resumed at step {step}")
     t0 = time.time()
-    while step < config.steps:
+    stop = config.steps if until is None else min(until, config.steps)
+    while step < stop:
         model.train()
+        torch.manual_seed(config.seed * 1_000_003 + step)  # dropout as a function of (seed, step): exact resume
         mel, labels = make_batch(train_items, config, step)
         loss = F.cross_entropy(model(mel)[0].transpose(1, 2), labels, ignore_index=-1)
         optim.zero_grad()
@@ -184,7 +192,7 @@ def train_content_model(
         optim.step()
         sched.step()
         step += 1
-        if step % config.ckpt_every == 0 or step == config.steps:
+        if step % config.ckpt_every == 0 or step == stop:
             snapshot = {
                 "model": model.state_dict(),
                 "optim": optim.state_dict(),

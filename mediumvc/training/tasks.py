@@ -5,10 +5,12 @@ Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import lightning as L
 import torch
 
+from mediumvc.content.loss import content_loss
 from mediumvc.errors import MediumVCError
 from mediumvc.nets import MediumVC, SingleVC, add_weight_norm
 from mediumvc.nets.discriminator import DiscriminatorConfig, MelDiscriminator
@@ -35,12 +37,18 @@ class LossConfig:
     feature_matching: float = 0.0
     disc_lr: float = 2e-4
     disc_channels: int = 32
+    # `content` x the content loss (`mediumvc.content.loss`) of the frozen content model in `content_model` (a
+    # directory from recipes/content-model/train.py --export): the output must say the reference's phones.
+    content: float = 0.0
+    content_model: str | None = None
 
     def __post_init__(self) -> None:
         if min(self.adversarial, self.feature_matching) < 0 or self.disc_lr <= 0 or self.disc_channels < 1:
             raise MediumVCError(
                 f"loss: adversarial and feature_matching must be >= 0, disc_lr > 0 and disc_channels >= 1, got {self}"
             )
+        if self.content < 0 or (self.content > 0 and not self.content_model):
+            raise MediumVCError("loss.content must be >= 0, and above 0 it needs loss.content_model: DIR")
 
     @property
     def adversarial_on(self) -> bool:
@@ -67,6 +75,14 @@ def lr_lambda(optim: OptimConfig):
     return factor
 
 
+def load_content_model(path: str):
+    """The frozen content model of `loss.content_model`."""
+    from mediumvc.checkpoint import load_part_dir
+    from mediumvc.content.loss import frozen
+
+    return frozen(load_part_dir(str(Path(path).expanduser()), "content").net)
+
+
 class ReconstructionTask(L.LightningModule):
     """Shared training loop; subclasses say what the network sees."""
 
@@ -81,6 +97,7 @@ class ReconstructionTask(L.LightningModule):
             # Its own optimiser, stepped inside training_step, so Lightning keeps one optimiser and one
             # global step per batch (resuming and max_steps mean what they say); saved in checkpoints below.
             self._disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.loss.disc_lr, betas=(0.8, 0.99))
+        self._content = [load_content_model(self.loss.content_model)] if self.loss.content > 0 else []
 
     def setup(self, stage: str) -> None:
         if self.disc is not None and self.trainer.world_size > 1:
@@ -126,6 +143,11 @@ class ReconstructionTask(L.LightningModule):
         loss = l1 = masked_l1(pred, batch["target"], batch["lengths"])
         if self.disc is not None:
             loss = l1 + self.adversarial_terms(pred, batch["target"], batch["lengths"], n)
+        if self._content:  # a list: the frozen model stays out of the state dict and the optimiser
+            model = self._content[0].to(pred.device)
+            content = content_loss(model, pred, batch["target"], batch["lengths"])
+            self.log("train/content", content, batch_size=n)
+            loss = loss + self.loss.content * content
         self.log(
             "train/loss", l1, prog_bar=True, batch_size=n
         )  # L1 alone: comparable with runs without the discriminator
