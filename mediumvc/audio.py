@@ -36,6 +36,17 @@ SILENCE_PEAK = 10 ** (-60 / 20)  # a recording whose peak is below -60 dBFS hold
 AudioLike = str | os.PathLike | tuple | np.ndarray | torch.Tensor
 
 
+def format_seconds(seconds: float) -> str:
+    """A duration as people say it: '0.012 s', '4.2 s', '2.5 min', '1.25 h'."""
+    if seconds < 1:
+        return f"{seconds:.3f} s"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
 def describe(source: AudioLike, name: str | None = None) -> str:
     """How error messages call an input: its given name, its path, or 'input audio'."""
     if name:
@@ -73,7 +84,11 @@ def audio_duration(path: str | os.PathLike) -> float | None:
         return None
 
 
-def _read_file(path: Path, label: str, max_seconds: float | None) -> tuple[np.ndarray, int]:
+def probe_audio(path: str | os.PathLike, label: str | None = None, max_seconds: float | None = None) -> None:
+    """The checks that need no decoding: the file exists, is a file, is not empty, and (when its header
+    tells the duration) is not longer than `max_seconds`. An `AudioError` otherwise."""
+    path = Path(path)
+    label = label or str(path)
     if not path.exists():
         raise AudioError(f"{label}: no such file")
     if path.is_dir():
@@ -81,11 +96,25 @@ def _read_file(path: Path, label: str, max_seconds: float | None) -> tuple[np.nd
     if path.stat().st_size == 0:
         raise AudioError(f"{label} is empty (0 bytes)")
     duration = audio_duration(path)
-    if max_seconds is not None and duration is not None and duration > max_seconds:
+    if duration is None:  # not a format libsndfile reads: ask the decoder librosa falls back on
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                duration = librosa.get_duration(path=str(path))
+        except Exception:
+            raise AudioError(
+                f"{label} could not be decoded as audio (not an audio file, truncated, or an unsupported "
+                "format; wav/flac/ogg/mp3 work)"
+            ) from None
+    if max_seconds is not None and duration > max_seconds:
         raise AudioError(
-            f"{label} is {duration / 60:.1f} min long, above the limit of {max_seconds / 60:.1f} min: "
+            f"{label} is {format_seconds(duration)} long, above the limit of {format_seconds(max_seconds)}: "
             "split it (e.g. `sox in.wav out.wav trim 0 3600 : newfile : restart`) or raise --max-seconds"
         )
+
+
+def _read_file(path: Path, label: str, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    probe_audio(path, label, max_seconds)
     try:
         samples, sr = sf.read(str(path), dtype="float32", always_2d=True)
         return (samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)), sr
@@ -142,9 +171,16 @@ def load_audio(
         if isinstance(samples, torch.Tensor):
             samples = samples.detach().cpu().numpy()
         samples = _to_mono(_as_float(np.asarray(samples)), label)
-        source_sr = int(source_sr)
+        try:
+            source_sr = int(source_sr)
+        except (TypeError, ValueError):
+            raise AudioError(f"{label}: the sample rate must be a number of Hz, not {source_sr!r}") from None
+        if source_sr <= 0:
+            raise AudioError(f"{label}: invalid sample rate {source_sr}: pass (samples, rate) with rate > 0")
         if max_seconds is not None and len(samples) / source_sr > max_seconds:
-            raise AudioError(f"{label} is longer than the limit of {max_seconds:.0f} s")
+            raise AudioError(
+                f"{label} is {format_seconds(len(samples) / source_sr)} long, above the limit of {format_seconds(max_seconds)}"
+            )
     if source_sr <= 0:
         raise AudioError(f"{label}: invalid sample rate {source_sr}")
     if len(samples) == 0:
@@ -161,8 +197,8 @@ def load_audio(
     )
     if len(samples) < min_samples:
         raise AudioError(
-            f"{label} is too short ({len(samples) / sr * 1000:.1f} ms): at least "
-            f"{min_samples / sr * 1000:.1f} ms ({min_samples} samples at {sr} Hz) is needed"
+            f"{label} is too short ({format_seconds(len(samples) / sr)}): at least "
+            f"{format_seconds(min_samples / sr)} ({min_samples} samples at {sr} Hz) is needed"
         )
     if not allow_silence and float(np.max(np.abs(samples))) < SILENCE_PEAK:
         raise AudioError(f"{label} is silent (peak below -60 dBFS): nothing to convert or to learn a voice from")

@@ -154,19 +154,19 @@ def run_benchmark(
 ) -> dict:
     torch.set_num_threads(threads)
     dev = resolve_device(device)
-    if model is None:
-        import tempfile
-
-        from mediumvc.checkpoint import save_model_dir
+    if model is None:  # random weights in memory: nothing is written
         from mediumvc.config import load_config
+        from mediumvc.speaker import make_speaker_encoder
+        from mediumvc.vocoder import load_hifigan
 
         torch.manual_seed(0)
         cfg = load_config(config)
-        model = save_model_dir(Path(tempfile.mkdtemp()) / "bench", cfg, cfg.build())
+        encoder = make_speaker_encoder(cfg.speaker_encoder, None, dev)
+        vc = VoiceConverter(cfg.build(), load_hifigan(), encoder, device=dev, stages=cfg.stages)
         label = f"config '{config}' (random weights)"
     else:
+        vc = VoiceConverter.from_pretrained(model, device=dev)
         label = f"model {model}"
-    vc = VoiceConverter.from_pretrained(model, device=dev)
     n_params = sum(p.numel() for p in vc.model.parameters())
     native_bf16 = dev.type == "cuda" or cpu_has_native_bf16()
     header = {

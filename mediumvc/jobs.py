@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediumvc.audio import save_wav
+from mediumvc.audio import probe_audio, save_wav
 from mediumvc.errors import MediumVCError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".au", ".w64"}
@@ -16,9 +16,16 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aa
 
 @dataclass(frozen=True)
 class Job:
+    """One conversion; `row` is its line in a pairs file (None otherwise)."""
+
     source: Path
     targets: tuple[Path, ...]
     output: Path
+    row: int | None = None
+
+    def where(self) -> str:
+        """How messages name the job: its pairs-file row and source, or its source."""
+        return f"row {self.row} ({self.source})" if self.row is not None else str(self.source)
 
 
 def target_label(targets: tuple[Path, ...]) -> str:
@@ -84,16 +91,22 @@ def jobs_from_pairs(pairs_file: Path, output_dir: Path | None) -> list[Job]:
                     f"{pairs_file}:{n}: expected tab-separated 'source, target(s), output', got {len(row)} field(s)"
                 )
             source, *targets, output = row
-            jobs.append(Job(base / source, tuple(base / t for t in targets), out_base / output))
+            jobs.append(Job(base / source, tuple(base / t for t in targets), out_base / output, row=n))
     if not jobs:
         raise MediumVCError(f"{pairs_file} lists no pairs")
     return jobs
 
 
 def check_outputs(jobs: list[Job], overwrite: bool, skip_existing: bool) -> list[Job]:
-    """Refuse duplicate outputs and, unless told, existing ones. Returns the jobs left to run."""
+    """Refuse outputs that are not .wav, duplicate outputs and, unless told, existing ones. Returns the jobs
+    left to run."""
     seen: dict[Path, Job] = {}
     for job in jobs:
+        if job.output.suffix.lower() != ".wav":
+            raise MediumVCError(
+                f"{job.output}: the output is a WAV file, so its name must end in .wav "
+                "(convert it afterwards, e.g. `ffmpeg -i out.wav out.mp3`)"
+            )
         key = job.output.resolve()
         if key in seen:
             raise MediumVCError(
@@ -107,6 +120,13 @@ def check_outputs(jobs: list[Job], overwrite: bool, skip_existing: bool) -> list
             "pass --overwrite to replace them or --skip-existing to keep them"
         )
     return [j for j in jobs if not (skip_existing and j.output.exists())]
+
+
+def check_inputs(job: Job, max_seconds: float | None = None) -> None:
+    """What can be told about a job's recordings without decoding them (exists, a file, not empty, a readable
+    header, not too long): an `AudioError` naming the file, before any model loads."""
+    for i, path in enumerate((job.source, *job.targets)):
+        probe_audio(path, str(path) if i == 0 else f"target {path}", max_seconds if i == 0 else None)
 
 
 def run_jobs(
@@ -130,6 +150,6 @@ def run_jobs(
         except MediumVCError as e:
             if on_skip is None:
                 raise
-            failures.append(f"{job.source}: {e}")
-            on_skip(f"skipped {e}")
+            failures.append(f"{job.where()}: {e}")
+            on_skip(f"skipped {job.where()}: {e}")
     return failures

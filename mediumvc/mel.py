@@ -25,6 +25,7 @@ from mediumvc.audio import (
     SAMPLE_RATE,
     WIN_LENGTH,
     AudioLike,
+    format_seconds,
     load_audio,
 )
 from mediumvc.errors import AudioError
@@ -63,7 +64,10 @@ class MelSpectrogram(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         if wav.shape[-1] < HOP_LENGTH:
-            raise AudioError(f"audio is too short for one mel frame ({wav.shape[-1]} < {HOP_LENGTH} samples)")
+            raise AudioError(
+                f"audio is too short ({format_seconds(wav.shape[-1] / SAMPLE_RATE)}): at least "
+                f"{format_seconds(HOP_LENGTH / SAMPLE_RATE)} ({HOP_LENGTH} samples at {SAMPLE_RATE} Hz) is needed"
+            )
         lead = wav.shape[:-1]
         wav = wav.reshape(-1, wav.shape[-1]).float()
         # torch's reflect pad needs N > 384; clips of 1-1.5 frames get zero padding instead.

@@ -29,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     try:
+        args = build_parser().parse_args(argv)  # --help and --version print here
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
         return args.func(args)
     except MediumVCError as e:
         print(f"mediumvc: error: {e}", file=sys.stderr)
@@ -40,5 +40,5 @@ def main(argv: list[str] | None = None) -> int:
         print("mediumvc: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `mediumvc ... | head`: the reader left; nothing more to say
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush goes nowhere
         return 0

@@ -75,7 +75,7 @@ def make_converter(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mediumvc.jobs import check_outputs, jobs_for_source, jobs_from_pairs, run_jobs
+    from mediumvc.jobs import check_inputs, check_outputs, jobs_for_source, jobs_from_pairs, run_jobs
 
     apply_threads(args)
     output = Path(args.output) if args.output else None
@@ -85,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
         jobs = jobs_from_pairs(Path(args.pairs), output)
     else:
         if not args.source:
+            if args.target and len(args.target) > 1:  # `convert --target T S`: argparse gave S to --target
+                raise MediumVCError(
+                    "no SOURCE given: --target takes every path after it, so put the SOURCE first "
+                    f"(`mediumvc convert SOURCE --target {' '.join(args.target[:-1])}`) or end the targets with `--`"
+                )
             raise MediumVCError("give a SOURCE file or folder and --target recording(s), or --pairs FILE")
         source = Path(args.source)
         if not source.exists():
@@ -94,20 +99,32 @@ def run(args: argparse.Namespace) -> int:
     if not todo:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
-    converter = make_converter(args)
     if len(jobs) == 1 and not args.pairs:
-        run_jobs(converter, todo)
+        check_inputs(todo[0], args.max_seconds)  # before the model loads: a bad file is told at once
+        run_jobs(make_converter(args), todo)
         seconds = _seconds(todo[0].output)
         print(f"wrote {todo[0].output} ({seconds:.2f} s)")
         return 0
-    failures = run_jobs(
-        converter,
-        todo,
-        on_skip=lambda line: tqdm.write(line, file=sys.stderr),
-        progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=None),
-    )
+    failures = []
+    runnable = []
+    for job in todo:  # what can be told without a model, told first
+        try:
+            check_inputs(job, args.max_seconds)
+            runnable.append(job)
+        except MediumVCError as e:
+            failures.append(f"{job.where()}: {e}")
+            print(f"skipped {failures[-1]}", file=sys.stderr)
+    if runnable:
+        failures += run_jobs(
+            make_converter(args),
+            runnable,
+            on_skip=lambda line: tqdm.write(line, file=sys.stderr),
+            progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=None),
+        )
     done = len(todo) - len(failures)
-    print(f"converted {done} of {len(todo)} file(s)" + (f"; {len(failures)} failed (listed above)" if failures else ""))
+    print(f"converted {done} of {len(todo)} file(s)" + (f"; {len(failures)} failed:" if failures else ""))
+    for line in failures:
+        print(f"  {line}")
     return 1 if failures else 0
 
 

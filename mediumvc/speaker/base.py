@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from mediumvc.audio import AudioLike, describe, load_audio
+from mediumvc.errors import AudioError
 
 # A d-vector gains little from more than a couple of minutes of speech; longer references are cut
 # to their first MAX_REFERENCE_SECONDS so that an hour-long target costs no more than a short one.
@@ -54,6 +55,6 @@ class SpeakerEncoder(ABC):
         if is_single_recording(recordings):
             recordings = [recordings]
         if len(recordings) == 0:
-            raise ValueError("embed() needs at least one recording of the speaker")
+            raise AudioError("no target recordings given: pass at least one recording of the target speaker")
         mean = torch.stack([self.embed_utterance(r) for r in recordings]).mean(0)
         return torch.nn.functional.normalize(mean, dim=0)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import torch
 
+from mediumvc.audio import format_seconds
 from mediumvc.errors import AudioError
 from mediumvc.speaker.base import SpeakerEncoder
 
@@ -35,7 +36,8 @@ class ResemblyzerEncoder(SpeakerEncoder):
         speech = self._preprocess(wav)  # already at 16 kHz: normalise volume, trim long silences
         if len(speech) < int(0.1 * self.sample_rate):
             raise AudioError(
-                f"{label}: no speech found (voice activity detection kept {len(speech) / self.sample_rate:.2f} s)"
+                f"{label}: no speech found ({format_seconds(len(speech) / self.sample_rate)} after voice activity "
+                "detection): at least 0.100 s of speech is needed"
             )
         with torch.inference_mode():
             return torch.from_numpy(np.asarray(self._model.embed_utterance(speech), dtype=np.float32))
