@@ -31,6 +31,7 @@ from mediumvc.voice import TargetVoice
 BUNDLED_MODEL = Path(__file__).parent / "pretrained" / "default"
 FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH
 Target = TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]
+Progress = Callable[[float], None]
 
 
 def overlapping_windows(total: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -166,7 +167,7 @@ class VoiceConverter:
         return self.front_end.source_mel(source, name=name)
 
     @torch.inference_mode()
-    def convert_mel(self, mel: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+    def convert_mel(self, mel: torch.Tensor, speaker: torch.Tensor, progress: Progress | None = None) -> torch.Tensor:
         """The networks: normalised source mel (T, 80) + d-vector (256,) -> converted normalised mel (T, 80) in [0, 1].
 
         Inputs longer than `chunk_seconds` go through in overlapping windows that are cross-faded.
@@ -186,6 +187,8 @@ class VoiceConverter:
             w = _blend_weights(e - s, ramp_in, ramp_out).to(self.device).unsqueeze(1)
             out[s:e] += y * w
             weight[s:e] += w
+            if progress is not None:
+                progress((i + 1) / len(windows))
         return (out / weight).clamp(0.0, 1.0)
 
     def run_stages(self, converted: torch.Tensor, context: StageContext) -> torch.Tensor:
@@ -207,24 +210,29 @@ class VoiceConverter:
         return self.target_voice(target)
 
     def source_and_converted_mels(
-        self, source: AudioLike, target: Target, name: str | None = None
+        self, source: AudioLike, target: Target, name: str | None = None, progress: Progress | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Source + target (as for `convert`) -> (source mel, converted mel after the stages), both normalised (T, 80)."""
         voice = self.as_voice(target)
         wav = self.front_end.load_source(source, name=name)
         mel = self.front_end.wav_mel(wav)
-        converted = self.convert_mel(mel, voice.dvector)
+        converted = self.convert_mel(mel, voice.dvector, progress)
         return mel, self.run_stages(converted, StageContext(wav, mel, voice))
 
-    def convert(self, source: AudioLike, target: Target, name: str | None = None) -> tuple[np.ndarray, int]:
+    def convert(
+        self, source: AudioLike, target: Target, name: str | None = None, progress: Progress | None = None
+    ) -> tuple[np.ndarray, int]:
         """Speak the source's words in the target's voice.
 
         Args:
             source: what is said (path, (samples, rate), or samples at 22.05 kHz).
             target: a TargetVoice from `target_voice`, recordings of the target, or a bare (256,)
                 d-vector from `embed_speaker` (then the stages that need the target's F0 or frames are skipped).
+            progress: called with the fraction done (0-1) as the work goes on (for progress bars).
 
         Returns:
             (waveform (floor(N / 256) * 256,) float32, 22050): the same length as the source to a hop.
         """
-        return self.vocode(self.source_and_converted_mels(source, target, name=name)[1]), SAMPLE_RATE
+        report = progress or (lambda fraction: None)
+        mels = self.source_and_converted_mels(source, target, name=name, progress=lambda f: report(0.2 * f))
+        return self.vocode(mels[1], progress=lambda f: report(0.2 + 0.8 * f)), SAMPLE_RATE

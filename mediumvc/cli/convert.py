@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--skip-existing", action="store_true", help="keep existing outputs and convert the rest (resume a batch)"
     )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--max-seconds", type=float, default=7200.0, help="longest source accepted (default 7200)")
     p.add_argument(
         "--method",
@@ -100,11 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"all {len(jobs)} output(s) exist already; nothing to do", file=sys.stderr)
         return 0
     if len(jobs) == 1 and not args.pairs:
-        check_inputs(todo[0], args.max_seconds)  # before the model loads: a bad file is told at once
-        run_jobs(make_converter(args), todo)
-        seconds = _seconds(todo[0].output)
-        print(f"wrote {todo[0].output} ({seconds:.2f} s)")
-        return 0
+        return convert_one(todo[0], args)
     failures = []
     runnable = []
     for job in todo:  # what can be told without a model, told first
@@ -119,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             make_converter(args),
             runnable,
             on_skip=lambda line: tqdm.write(line, file=sys.stderr),
-            progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=None),
+            progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=True if args.quiet else None),
         )
     done = len(todo) - len(failures)
     print(f"converted {done} of {len(todo)} file(s)" + (f"; {len(failures)} failed:" if failures else ""))
@@ -128,8 +125,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _seconds(path: Path) -> float:
-    import soundfile as sf
+def convert_one(job, args: argparse.Namespace) -> int:
+    """One file, with a progress bar on a terminal (not with --quiet)."""
+    from tqdm import tqdm
 
-    info = sf.info(str(path))
-    return info.frames / info.samplerate
+    from mediumvc.audio import save_wav
+    from mediumvc.jobs import check_inputs
+
+    check_inputs(job, args.max_seconds)  # before the model loads: a bad file is told at once
+    converter = make_converter(args)
+    voice = converter.target_voice([str(t) for t in job.targets])
+    with tqdm(total=100, desc="converting", unit="%", disable=args.quiet or not sys.stderr.isatty()) as bar:
+        wav, sr = converter.convert(str(job.source), voice, progress=lambda f: bar.update(round(100 * f) - bar.n))
+    save_wav(job.output, wav, sr)
+    print(f"wrote {job.output} ({len(wav) / sr:.2f} s)")
+    return 0

@@ -32,7 +32,9 @@ class Identity:
     def target_voice(self, recordings) -> None:
         return None
 
-    def convert(self, source: AudioLike, speaker=None, name: str | None = None) -> tuple[np.ndarray, int]:
+    def convert(
+        self, source: AudioLike, speaker=None, name: str | None = None, progress=None
+    ) -> tuple[np.ndarray, int]:
         wav = load_audio(source, name=name, min_samples=HOP_LENGTH)
         return wav[: len(wav) // HOP_LENGTH * HOP_LENGTH], SAMPLE_RATE
 
@@ -53,7 +55,9 @@ class CopySynthesis:
     def target_voice(self, recordings) -> None:
         return None
 
-    def convert(self, source: AudioLike, speaker=None, name: str | None = None) -> tuple[np.ndarray, int]:
+    def convert(
+        self, source: AudioLike, speaker=None, name: str | None = None, progress=None
+    ) -> tuple[np.ndarray, int]:
         return self._vocoder(self._front_end.source_mel(source, name=name)), SAMPLE_RATE
 
 
@@ -80,7 +84,7 @@ class WorldDSP:
             )
         return float(np.median(f0s))
 
-    def convert(self, source: AudioLike, speaker, name: str | None = None) -> tuple[np.ndarray, int]:
+    def convert(self, source: AudioLike, speaker, name: str | None = None, progress=None) -> tuple[np.ndarray, int]:
         import pyworld
 
         target_f0 = speaker if isinstance(speaker, float) else self.target_voice(speaker)

@@ -25,8 +25,7 @@ class BodyLimit:
 
     A declared Content-Length over the limit is refused at once, the body read and dropped (up to a
     bound) so the client sees the 413 rather than a reset connection. A body without a length
-    (chunked) is cut off where it crosses the limit: 413 if nothing was answered yet, else the
-    error answer the app already began (the upload is never kept either way).
+    (chunked) is cut off where it crosses the limit and answered 413, whatever the app would have said.
     """
 
     def __init__(self, app, max_bytes: int, limit_mb: float | None = None) -> None:
@@ -40,19 +39,26 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._drain(receive)
             return await self._refuse(send)
-        received, started = 0, False
+        received, started, over = 0, False, False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, over
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    over = True
                     raise TooLarge("upload too large")
             return message
 
         async def tracked_send(message):
             nonlocal started
+            if over:  # the form parser turns the cut-off body into its own 400: answer 413 instead
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._drain(receive)
+                    await self._refuse(send)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,9 @@ class Result:
 
 
 class ConversionService:
-    """Loads each (model, precision) once and runs at most `concurrency` conversions at a time."""
+    """Loads each (model, precision) once and runs at most `concurrency` conversions at a time, always on
+    the same `concurrency` worker threads: every thread that runs the networks keeps some memory of its own
+    (about 20 MB measured), so a burst served by many request threads would leave the server that much larger."""
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
@@ -78,6 +81,7 @@ class ConversionService:
         self._converters: dict[tuple[str, str], object] = {}
         self._load_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.concurrency)
+        self._workers = ThreadPoolExecutor(config.concurrency, thread_name_prefix="mediumvc-convert")
         self._waiting = 0
         self._count_lock = threading.Lock()
         self.served = 0
@@ -134,27 +138,29 @@ class ConversionService:
             raise MediumVCError("give at least one target recording (the voice to convert to)")
         if len(targets) > self.config.max_targets:
             raise MediumVCError(f"at most {self.config.max_targets} target recordings per request, got {len(targets)}")
-        report = progress or (lambda fraction, what: None)
         with self.slot():
-            try:
-                vc = self.converter(model or self.default_model, precision)
-                report(0.05, "reading the target recordings")
-                limit = self.config.max_seconds
-                target_wavs = [
-                    load_audio(p, name=f"target {i + 1}", min_samples=512, max_seconds=limit)
-                    for i, p in enumerate(targets)
-                ]
-                voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
-                report(0.3, "converting")
-                mel, converted = vc.source_and_converted_mels(source, voice, name="source")
-                report(0.5, "vocoding")
-                wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
-                target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")
-            except BaseException:
-                self._count("failed")
-                raise
-            self._count("served")
-            return Result(wav, mel.cpu(), target_mel.cpu(), converted.cpu())
+            return self._workers.submit(self._convert, source, targets, model, precision, progress).result()
+
+    def _convert(self, source: Path, targets: list[Path], model: str | None, precision: str, progress) -> Result:
+        report = progress or (lambda fraction, what: None)
+        try:
+            vc = self.converter(model or self.default_model, precision)
+            report(0.05, "reading the target recordings")
+            limit = self.config.max_seconds
+            target_wavs = [
+                load_audio(p, name=f"target {i + 1}", min_samples=512, max_seconds=limit) for i, p in enumerate(targets)
+            ]
+            voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
+            report(0.3, "converting")
+            mel, converted = vc.source_and_converted_mels(source, voice, name="source")
+            report(0.5, "vocoding")
+            wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
+            target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")
+        except BaseException:
+            self._count("failed")
+            raise
+        self._count("served")
+        return Result(wav, mel.cpu(), target_mel.cpu(), converted.cpu())
 
 
 def public_message(error: Exception) -> str:
