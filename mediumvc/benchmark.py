@@ -140,6 +140,29 @@ def _time_batched(
     return times
 
 
+def _file_rows(vc: VoiceConverter, minutes: list[float], target: np.ndarray) -> list[dict]:
+    """Files of these lengths (speech-like, written a minute at a time to a temporary folder) converted as the
+    CLI converts files: seconds per second of audio and the process's peak memory."""
+    import tempfile
+
+    import soundfile as sf
+
+    from mediumvc.longform import convert_to_file
+
+    voice = vc.target_voice(target)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mediumvc-bench-") as tmp:
+        for m in minutes:
+            source = Path(tmp) / "source.wav"
+            with sf.SoundFile(source, "w", SAMPLE_RATE, 1, "PCM_16") as f:
+                for k in range(int(np.ceil(m))):
+                    f.write(speech_like(min(60.0, 60 * (m - k)), seed=k))
+            start = time.perf_counter()
+            rss = _peak_rss_mb(lambda source=source: convert_to_file(vc, source, voice, Path(tmp) / "out.wav"))
+            rows.append({"minutes": m, "rtf": (time.perf_counter() - start) / (60 * m), "peak_rss_mb": rss})
+    return rows
+
+
 def run_benchmark(
     config: str = "paper",
     model: str | None = None,
@@ -151,6 +174,7 @@ def run_benchmark(
     json_out: str | None = None,
     force_bf16: bool = False,
     batch: int = 4,
+    file_minutes: list[float] = (),
 ) -> dict:
     torch.set_num_threads(threads)
     dev = resolve_device(device)
@@ -235,6 +259,14 @@ def run_benchmark(
                 + " |"
             )
     result = {**header, "rtf": rows, "rtf_batched": batched_rows}
+    if file_minutes:
+        vc.precision = precisions[0]
+        result["files"] = _file_rows(vc, list(file_minutes), target)
+        print(f"\nfiles converted as the CLI does ({precisions[0]}; longer than 30 s: in segments)")
+        print("| source | RTF | peak RSS |\n|---|---|---|")
+        for row in result["files"]:
+            rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"
+            print(f"| {row['minutes']:g} min | {row['rtf']:.3f} | {rss} |")
     if "bf16" in precisions and (native_bf16 or force_bf16):
         speech = load_audio(SOURCE)
         score = _pesq_bf16_vs_fp32(vc, speech)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediumvc.audio import probe_audio, save_wav
+from mediumvc.audio import probe_audio
 from mediumvc.errors import MediumVCError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".au", ".w64"}
@@ -139,14 +139,15 @@ def run_jobs(
     atomically. A target's voice is computed once per distinct target set. With `on_skip`, a job that fails
     with a `MediumVCError` is reported there and the rest go on; without it, the error propagates.
     Returns the failures as "source: message" lines."""
+    from mediumvc.longform import convert_to_file
+
     voices: dict[tuple[Path, ...], object] = {}
     failures = []
     for job in progress(jobs):
         try:
             if job.targets not in voices:
                 voices[job.targets] = converter.target_voice([str(t) for t in job.targets])
-            wav, sr = converter.convert(str(job.source), voices[job.targets])
-            save_wav(job.output, wav, sr)
+            convert_to_file(converter, job.source, voices[job.targets], job.output)
         except MediumVCError as e:
             if on_skip is None:
                 raise

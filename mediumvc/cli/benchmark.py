@@ -21,6 +21,13 @@ def add_parser(sub) -> None:
         help="also time this many same-length sources at once (1 = off; inputs up to 20 s)",
     )
     p.add_argument(
+        "--file-minutes",
+        type=float,
+        nargs="+",
+        default=[],
+        help="also convert speech-like files of these lengths as the CLI does (e.g. 60): RTF and peak memory",
+    )
+    p.add_argument(
         "--train", action="store_true", help="time training steps instead (seconds/step, frames/s per preset)"
     )
     p.add_argument("--presets", nargs="+", default=["cpu-small", "paper"], help="with --train: configs to time")
@@ -54,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
         json_out=args.json,
         force_bf16=args.force_bf16,
         batch=args.batch,
+        file_minutes=args.file_minutes,
     )
     return 0

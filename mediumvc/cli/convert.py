@@ -129,14 +129,15 @@ def convert_one(job, args: argparse.Namespace) -> int:
     """One file, with a progress bar on a terminal (not with --quiet)."""
     from tqdm import tqdm
 
-    from mediumvc.audio import save_wav
     from mediumvc.jobs import check_inputs
+    from mediumvc.longform import convert_to_file
 
     check_inputs(job, args.max_seconds)  # before the model loads: a bad file is told at once
     converter = make_converter(args)
     voice = converter.target_voice([str(t) for t in job.targets])
     with tqdm(total=100, desc="converting", unit="%", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        wav, sr = converter.convert(str(job.source), voice, progress=lambda f: bar.update(round(100 * f) - bar.n))
-    save_wav(job.output, wav, sr)
-    print(f"wrote {job.output} ({len(wav) / sr:.2f} s)")
+        seconds = convert_to_file(
+            converter, job.source, voice, job.output, progress=lambda f: bar.update(round(100 * f) - bar.n)
+        )
+    print(f"wrote {job.output} ({seconds:.2f} s)")
     return 0

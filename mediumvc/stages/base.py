@@ -20,11 +20,13 @@ class StageContext:
     source_wav: (N,) float32 source at 22.05 kHz, peak-normalised.
     source_mel: (T, 80) normalised source mel, T = N // 256.
     voice: the target (d-vector, and the F0 and frames the stages asked for).
+    source_f0: median F0 (Hz) of the whole source when `source_wav` is a segment of it; None = of `source_wav`.
     """
 
     source_wav: np.ndarray
     source_mel: torch.Tensor
     voice: TargetVoice
+    source_f0: float | None = None
 
 
 @dataclass(frozen=True)

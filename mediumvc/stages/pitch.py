@@ -43,7 +43,7 @@ class PitchStage(Stage):
         if context.voice.f0 is None:
             return mel
         f0 = track_f0(context.source_wav)
-        source_f0 = median_f0(f0)
+        source_f0 = context.source_f0 or median_f0(f0)
         if source_f0 is None:
             return mel
         return impose_pitch(mel, transpose_contour(f0, source_f0, context.voice.f0), self)

@@ -40,11 +40,14 @@ class MelVocoder:
         self.chunk_frames = max(32, int(chunk_seconds * SAMPLE_RATE / HOP_LENGTH))
 
     @torch.inference_mode()
-    def __call__(self, mel: torch.Tensor, progress: Callable[[float], None] | None = None) -> np.ndarray:
+    def __call__(
+        self, mel: torch.Tensor, progress: Callable[[float], None] | None = None, chunk_frames: int | None = None
+    ) -> np.ndarray:
         """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz.
-        `progress(fraction)` is called after each piece (for progress bars on long inputs)."""
+        `progress(fraction)` is called after each piece (for progress bars on long inputs); `chunk_frames`
+        overrides the piece length (shorter pieces: less memory, a little more time)."""
         log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
-        total, size, context = log_mel.shape[-1], self.chunk_frames, CONTEXT_FRAMES
+        total, size, context = log_mel.shape[-1], chunk_frames or self.chunk_frames, CONTEXT_FRAMES
         out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
         # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
         starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})
