@@ -65,7 +65,7 @@ def test_too_long_is_refused_from_the_header(tmp_path):
     sf.write(path, voiced(3.0), 22050)
     message = one_line_error("above the limit", path, max_seconds=2.0)
     assert "--max-seconds" in message
-    one_line_error("longer than the limit", voiced(3.0), max_seconds=2.0)
+    one_line_error("3.0 s long, above the limit of 2.0 s", voiced(3.0), max_seconds=2.0)
 
 
 @pytest.mark.parametrize("rate", [8000, 96000])
