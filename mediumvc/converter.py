@@ -210,17 +210,30 @@ class VoiceConverter:
         return self.target_voice(target)
 
     def source_and_converted_mels(
-        self, source: AudioLike, target: Target, name: str | None = None, progress: Progress | None = None
+        self,
+        source: AudioLike,
+        target: Target,
+        name: str | None = None,
+        progress: Progress | None = None,
+        pitch: str = "target",
+        transpose: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Source + target (as for `convert`) -> (source mel, converted mel after the stages), both normalised (T, 80)."""
         voice = self.as_voice(target)
         wav = self.front_end.load_source(source, name=name)
         mel = self.front_end.wav_mel(wav)
+        context = StageContext(wav, mel, voice, pitch=pitch, transpose=transpose)  # checks the options first
         converted = self.convert_mel(mel, voice.dvector, progress)
-        return mel, self.run_stages(converted, StageContext(wav, mel, voice))
+        return mel, self.run_stages(converted, context)
 
     def convert(
-        self, source: AudioLike, target: Target, name: str | None = None, progress: Progress | None = None
+        self,
+        source: AudioLike,
+        target: Target,
+        name: str | None = None,
+        progress: Progress | None = None,
+        pitch: str = "target",
+        transpose: float = 0.0,
     ) -> tuple[np.ndarray, int]:
         """Speak the source's words in the target's voice.
 
@@ -229,10 +242,15 @@ class VoiceConverter:
             target: a TargetVoice from `target_voice`, recordings of the target, or a bare (256,)
                 d-vector from `embed_speaker` (then the stages that need the target's F0 or frames are skipped).
             progress: called with the fraction done (0-1) as the work goes on (for progress bars).
+            pitch: "target" (the source's intonation at the target's pitch level) or "source" (its own level);
+                with a pitch stage only.
+            transpose: semitones on top of that (with a pitch stage only).
 
         Returns:
             (waveform (floor(N / 256) * 256,) float32, 22050): the same length as the source to a hop.
         """
         report = progress or (lambda fraction: None)
-        mels = self.source_and_converted_mels(source, target, name=name, progress=lambda f: report(0.2 * f))
+        mels = self.source_and_converted_mels(
+            source, target, name=name, progress=lambda f: report(0.2 * f), pitch=pitch, transpose=transpose
+        )
         return self.vocode(mels[1], progress=lambda f: report(0.2 + 0.8 * f)), SAMPLE_RATE

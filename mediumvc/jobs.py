@@ -134,11 +134,12 @@ def run_jobs(
     jobs: list[Job],
     on_skip: Callable[[str], None] | None = None,
     progress: Callable[[Iterable[Job]], Iterable[Job]] = iter,
+    **pitch,
 ) -> list[str]:
     """Convert each job with `converter` (anything with `target_voice` and `convert`), writing its output
     atomically. A target's voice is computed once per distinct target set. With `on_skip`, a job that fails
     with a `MediumVCError` is reported there and the rest go on; without it, the error propagates.
-    Returns the failures as "source: message" lines."""
+    `pitch`: `VoiceConverter.convert`'s pitch options. Returns the failures as "source: message" lines."""
     from mediumvc.longform import convert_to_file
 
     voices: dict[tuple[Path, ...], object] = {}
@@ -147,7 +148,7 @@ def run_jobs(
         try:
             if job.targets not in voices:
                 voices[job.targets] = converter.target_voice([str(t) for t in job.targets])
-            convert_to_file(converter, job.source, voices[job.targets], job.output)
+            convert_to_file(converter, job.source, voices[job.targets], job.output, **pitch)
         except MediumVCError as e:
             if on_skip is None:
                 raise

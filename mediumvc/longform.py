@@ -82,6 +82,8 @@ def convert_long(
     progress: Callable[[float], None] | None = None,
     segment_seconds: float = SEGMENT_SECONDS,
     overlap_seconds: float = OVERLAP_SECONDS,
+    pitch: str = "target",
+    transpose: float = 0.0,
 ) -> int:
     """Convert the file `source` into the WAV `output` (written atomically) segment by segment.
     Returns the number of output samples."""
@@ -102,7 +104,9 @@ def convert_long(
             for i, (s, e) in enumerate(windows):
                 wav = read_resampled(f, s * HOP_LENGTH, e * HOP_LENGTH) * scale
                 mel = vc.front_end.wav_mel(wav)
-                converted = vc.run_stages(vc.convert_mel(mel, voice.dvector), StageContext(wav, mel, voice, source_f0))
+                converted = vc.run_stages(
+                    vc.convert_mel(mel, voice.dvector), StageContext(wav, mel, voice, source_f0, pitch, transpose)
+                )
                 piece = vc.vocoder(converted, chunk_frames=VOCODER_FRAMES)
                 ramp = len(tail)
                 if ramp:
@@ -117,15 +121,15 @@ def convert_long(
     return total_frames * HOP_LENGTH
 
 
-def convert_to_file(converter, source: str | Path, voice, output: str | Path, progress=None) -> float:
+def convert_to_file(converter, source: str | Path, voice, output: str | Path, progress=None, **pitch) -> float:
     """Convert the file `source` into the WAV `output` (atomically); returns its seconds. A `VoiceConverter`
     converts files longer than LONG_SECONDS that libsndfile reads in segments; anything else is converted
-    whole in memory."""
+    whole in memory. `pitch`: the pitch options of `VoiceConverter.convert` (pitch, transpose)."""
     from mediumvc.audio import audio_duration, save_wav
 
     duration = audio_duration(source)
     if isinstance(converter, VoiceConverter) and duration is not None and duration > LONG_SECONDS:
-        return convert_long(converter, source, voice, output, progress) / SAMPLE_RATE
-    wav, sr = converter.convert(str(source), voice, progress=progress)
+        return convert_long(converter, source, voice, output, progress, **pitch) / SAMPLE_RATE
+    wav, sr = converter.convert(str(source), voice, progress=progress, **pitch)
     save_wav(output, wav, sr)
     return len(wav) / sr

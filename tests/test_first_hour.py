@@ -90,3 +90,12 @@ def test_the_benchmark_leaves_no_model_behind(tmp_path, monkeypatch):
 
     run_benchmark(config="tiny", seconds=[1.0], precisions=["fp32"], repeats=1, threads=1, batch=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pitch_flags_are_checked(tmp_path, tiny_model_dir, capsys):
+    out = str(tmp_path / "o.wav")
+    assert main(["convert", str(SOURCE), "--target", str(TARGET), "-o", out, "--transpose", "30"]) == 2
+    assert "within two octaves" in capsys.readouterr().err
+    args = ["convert", str(SOURCE), "--target", str(TARGET), "-o", out, "-m", str(tiny_model_dir), "--pitch", "source"]
+    assert main(args) == 2  # the tiny model has no pitch stage
+    assert "need a model with a pitch stage" in capsys.readouterr().err

@@ -116,3 +116,33 @@ def test_converter_applies_the_pitch_stage_only_when_it_knows_the_target_pitch(p
     # recordings in place of a voice: the same as the voice they make
     again, _ = vc.convert(src, speech["p225_003"])
     np.testing.assert_allclose(again, with_pitch, atol=1e-5)
+
+
+@pytest.mark.parametrize("pitch,transpose", [("target", 0.0), ("target", 5.0), ("source", 0.0), ("source", -4.0)])
+def test_pitch_controls_set_the_output_pitch(pitch, transpose, tiny_converter):
+    """The pitch stage on a real mel, vocoded: the measured F0 lands where the controls say."""
+    from mediumvc.stages import StageContext
+
+    src = voiced(2.0, f0=110.0)
+    mel = tiny_converter.source_mel(src)
+    voice = TargetVoice(torch.zeros(256), f0=220.0)
+    out = PitchStage()(mel, StageContext(src, mel, voice, pitch=pitch, transpose=transpose))
+    level = 220.0 if pitch == "target" else median_f0(track_f0(src))
+    measured = median_f0(track_f0(tiny_converter.vocode(out)))
+    assert semitones(measured, level * 2 ** (transpose / 12)) < 1.0
+
+
+def test_pitch_options_reach_the_stage_and_are_checked(pitch_model_dir, speech):
+    from mediumvc.errors import MediumVCError
+
+    vc = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu")
+    voice = vc.target_voice([speech["p225_003"]])
+    src = voiced(1.5, f0=110.0)
+    _, plain = vc.source_and_converted_mels(src, voice)
+    _, up = vc.source_and_converted_mels(src, voice, transpose=12.0)
+    _, own = vc.source_and_converted_mels(src, voice, pitch="source")
+    assert float((plain - up).abs().mean()) > 0.005 and float((plain - own).abs().mean()) > 0.005
+    with pytest.raises(MediumVCError, match="transpose"):
+        vc.convert(src, voice, transpose=30.0)
+    with pytest.raises(MediumVCError, match="pitch must be"):
+        vc.convert(src, voice, pitch="up")

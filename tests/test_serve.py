@@ -146,6 +146,12 @@ def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
         },
         "server_rss_mb": {"before": rss_before / 2**20, "peak": max(peak) / 2**20, "growth_after_first_10": growth_mb},
     }
+    # the pitch controls: accepted in range, refused outside it
+    files = {"source": ("a.wav", source), "target": ("b.wav", target)}
+    r = requests.post(f"{url}/api/convert", files=files, data={"pitch": "source", "transpose": "3"}, timeout=300)
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+    r = requests.post(f"{url}/api/convert", files=files, data={"transpose": "99"}, timeout=300)
+    assert r.status_code == 422
     # a burst of 20 at once (some answered 503): the server must not keep a thread's worth of memory per request
     burst_before = proc.memory_info().rss
     with ThreadPoolExecutor(20) as pool:

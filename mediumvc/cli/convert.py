@@ -50,8 +50,26 @@ def add_parser(sub) -> None:
             const=name,
             help=f"leave out the model's {name} stage ({stage.summary})",
         )
+    p.add_argument(
+        "--pitch",
+        default="target",
+        choices=["target", "source"],
+        help="the output's pitch level: the target's (default) or the source's own (singing, same-range voices)",
+    )
+    p.add_argument("--transpose", type=float, default=0.0, metavar="N", help="semitones on top of --pitch (-24..24)")
     add_runtime_options(p)
     p.set_defaults(func=run)
+
+
+def pitch_options(args: argparse.Namespace, converter) -> dict:
+    """--pitch / --transpose for `convert`, refused where nothing would honour them."""
+    if args.pitch == "target" and not args.transpose:
+        return {}
+    if args.method != "mediumvc" or converter.stage("pitch") is None:
+        raise MediumVCError(
+            "--pitch source and --transpose need a model with a pitch stage (the bundled model has one)"
+        )
+    return {"pitch": args.pitch, "transpose": args.transpose}
 
 
 def make_converter(args: argparse.Namespace):
@@ -79,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     from mediumvc.jobs import check_inputs, check_outputs, jobs_for_source, jobs_from_pairs, run_jobs
 
     apply_threads(args)
+    if not -24 <= args.transpose <= 24:
+        raise MediumVCError(f"--transpose must be within two octaves (-24..24 semitones), not {args.transpose:g}")
     output = Path(args.output) if args.output else None
     if args.pairs:
         if args.source or args.target:
@@ -112,11 +132,13 @@ def run(args: argparse.Namespace) -> int:
             failures.append(f"{job.where()}: {e}")
             print(f"skipped {failures[-1]}", file=sys.stderr)
     if runnable:
+        converter = make_converter(args)
         failures += run_jobs(
-            make_converter(args),
+            converter,
             runnable,
             on_skip=lambda line: tqdm.write(line, file=sys.stderr),
             progress=lambda jobs: tqdm(jobs, desc="converting", unit="file", disable=True if args.quiet else None),
+            **pitch_options(args, converter),
         )
     done = len(todo) - len(failures)
     print(f"converted {done} of {len(todo)} file(s)" + (f"; {len(failures)} failed:" if failures else ""))
@@ -134,10 +156,11 @@ def convert_one(job, args: argparse.Namespace) -> int:
 
     check_inputs(job, args.max_seconds)  # before the model loads: a bad file is told at once
     converter = make_converter(args)
+    pitch = pitch_options(args, converter)
     voice = converter.target_voice([str(t) for t in job.targets])
     with tqdm(total=100, desc="converting", unit="%", disable=args.quiet or not sys.stderr.isatty()) as bar:
         seconds = convert_to_file(
-            converter, job.source, voice, job.output, progress=lambda f: bar.update(round(100 * f) - bar.n)
+            converter, job.source, voice, job.output, progress=lambda f: bar.update(round(100 * f) - bar.n), **pitch
         )
     print(f"wrote {job.output} ({seconds:.2f} s)")
     return 0

@@ -150,12 +150,16 @@ def create_api(service: ConversionService) -> FastAPI:
         ),
         model: str | None = Form(None, description="a name from /api/models (default: the server's default)"),
         precision: Literal["fp32", "bf16"] = Form("fp32"),
+        pitch: Literal["target", "source"] = Form(
+            "target", description="the pitch level: the target's or the source's"
+        ),
+        transpose: float = Form(0.0, ge=-24, le=24, description="semitones on top of `pitch`"),
     ) -> Response:
         with scratch_dir() as folder:
             # Server-chosen names: nothing a client sends becomes part of a path.
             source_path = _save(source, folder / "source")
             target_paths = [_save(t, folder / f"target-{i}") for i, t in enumerate(target)]
-            result = service.convert(source_path, target_paths, model, precision)
+            result = service.convert(source_path, target_paths, model, precision, pitch=pitch, transpose=transpose)
         return Response(
             result.wav_bytes(),
             media_type="audio/wav",

@@ -132,16 +132,22 @@ class ConversionService:
         model: str | None = None,
         precision: str = "fp32",
         progress: Callable[[float, str], None] | None = None,
+        pitch: str = "target",
+        transpose: float = 0.0,
     ) -> Result:
-        """Convert files already on disk (server-chosen paths). Raises MediumVCError (and AudioError)."""
+        """Convert files already on disk (server-chosen paths). Raises MediumVCError (and AudioError).
+        `pitch` / `transpose`: as for `VoiceConverter.convert`."""
         if not targets:
             raise MediumVCError("give at least one target recording (the voice to convert to)")
         if len(targets) > self.config.max_targets:
             raise MediumVCError(f"at most {self.config.max_targets} target recordings per request, got {len(targets)}")
         with self.slot():
-            return self._workers.submit(self._convert, source, targets, model, precision, progress).result()
+            pitch_options = {"pitch": pitch, "transpose": transpose}
+            return self._workers.submit(
+                self._convert, source, targets, model, precision, progress, pitch_options
+            ).result()
 
-    def _convert(self, source: Path, targets: list[Path], model: str | None, precision: str, progress) -> Result:
+    def _convert(self, source, targets, model, precision, progress, pitch_options) -> Result:
         report = progress or (lambda fraction, what: None)
         try:
             vc = self.converter(model or self.default_model, precision)
@@ -152,7 +158,7 @@ class ConversionService:
             ]
             voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
             report(0.3, "converting")
-            mel, converted = vc.source_and_converted_mels(source, voice, name="source")
+            mel, converted = vc.source_and_converted_mels(source, voice, name="source", **pitch_options)
             report(0.5, "vocoding")
             wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
             target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")

@@ -27,7 +27,7 @@ def _about(service: ConversionService) -> str:
 def create_ui(service: ConversionService) -> gr.Blocks:
     from mediumvc.samples import sample_paths
 
-    def run(source, targets, model, precision, progress=gr.Progress()):
+    def run(source, targets, model, precision, pitch, transpose, progress=gr.Progress()):
         if not source:
             raise gr.Error("Upload or record a source clip first.")
         if not targets:
@@ -37,7 +37,15 @@ def create_ui(service: ConversionService) -> gr.Blocks:
             with scratch_dir() as folder:  # our own names and folder, removed afterwards
                 src = Path(shutil.copyfile(source, folder / "source"))
                 tgts = [Path(shutil.copyfile(p, folder / f"target-{i}")) for i, p in enumerate(paths)]
-                result = service.convert(src, tgts, model, precision, progress=lambda f, what: progress(f, desc=what))
+                result = service.convert(
+                    src,
+                    tgts,
+                    model,
+                    precision,
+                    progress=lambda f, what: progress(f, desc=what),
+                    pitch=pitch,
+                    transpose=float(transpose),
+                )
         except MediumVCError as e:
             raise gr.Error(public_message(e)) from None
         seconds = len(result.wav) / 22050
@@ -69,6 +77,8 @@ def create_ui(service: ConversionService) -> gr.Blocks:
             precision = gr.Radio(
                 ["fp32", "bf16"], value="fp32", label="Precision (bf16: fast on GPUs and CPUs with native bf16)"
             )
+            pitch = gr.Radio(["target", "source"], value="target", label="Pitch level: the target's or the source's")
+            transpose = gr.Slider(-12, 12, value=0, step=1, label="Transpose (semitones)", elem_id="transpose")
             button = gr.Button("Convert", variant="primary", elem_id="convert")
         output = gr.Audio(label="Converted (play or download)", type="numpy", interactive=False, elem_id="output")
         status = gr.Markdown(elem_id="status")
@@ -78,7 +88,7 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         gr.Markdown(_about(service))
         button.click(
             run,
-            [source, targets, model, precision],
+            [source, targets, model, precision, pitch, transpose],
             [output, mels, status],
             concurrency_limit=service.config.concurrency,
             api_name="convert",

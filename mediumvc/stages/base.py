@@ -10,7 +10,10 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from mediumvc.errors import MediumVCError
 from mediumvc.voice import TargetVoice
+
+PITCH_MODES = ("target", "source")
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,22 @@ class StageContext:
     source_mel: (T, 80) normalised source mel, T = N // 256.
     voice: the target (d-vector, and the F0 and frames the stages asked for).
     source_f0: median F0 (Hz) of the whole source when `source_wav` is a segment of it; None = of `source_wav`.
+    pitch: "target" (move the source's intonation to the target's pitch level) or "source" (keep its level).
+    transpose: semitones added on top of that.
     """
 
     source_wav: np.ndarray
     source_mel: torch.Tensor
     voice: TargetVoice
     source_f0: float | None = None
+    pitch: str = "target"
+    transpose: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.pitch not in PITCH_MODES:
+            raise MediumVCError(f"pitch must be one of {PITCH_MODES}, not {self.pitch!r}")
+        if not -24 <= self.transpose <= 24:
+            raise MediumVCError(f"transpose must be within two octaves (-24..24 semitones), not {self.transpose}")
 
 
 @dataclass(frozen=True)

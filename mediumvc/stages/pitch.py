@@ -40,13 +40,15 @@ class PitchStage(Stage):
             raise ValueError(f"pitch.hnr_db must be positive, not {self.hnr_db}")
 
     def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
-        if context.voice.f0 is None:
+        if context.voice.f0 is None and context.pitch == "target":
             return mel
         f0 = track_f0(context.source_wav)
         source_f0 = context.source_f0 or median_f0(f0)
         if source_f0 is None:
             return mel
-        return impose_pitch(mel, transpose_contour(f0, source_f0, context.voice.f0), self)
+        level = context.voice.f0 if context.pitch == "target" else source_f0
+        goal = level * 2 ** (context.transpose / 12)
+        return impose_pitch(mel, transpose_contour(f0, source_f0, goal), self)
 
 
 def _hann_response(bins: np.ndarray) -> np.ndarray:
