@@ -6,9 +6,11 @@ from mediumvc.audio import SAMPLE_RATE, load_audio, save_wav
 from mediumvc.config import ModelConfig, load_config
 from mediumvc.converter import VoiceConverter
 from mediumvc.errors import AudioError, CheckpointError, MediumVCError
+from mediumvc.voice import TargetVoice
 
 __all__ = [
     "VoiceConverter",
+    "TargetVoice",
     "ModelConfig",
     "load_config",
     "load_audio",

@@ -99,3 +99,22 @@ def test_pitch_flags_are_checked(tmp_path, tiny_model_dir, capsys):
     args = ["convert", str(SOURCE), "--target", str(TARGET), "-o", out, "-m", str(tiny_model_dir), "--pitch", "source"]
     assert main(args) == 2  # the tiny model has no pitch stage
     assert "need a model with a pitch stage" in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does():
+    import argparse
+
+    from mediumvc.cli import build_parser
+
+    silent = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*path, name])
+            elif not action.help and action.dest != "help":
+                silent.append(" ".join([*path, *(action.option_strings or [action.dest])]))
+
+    walk(build_parser(), [])
+    assert silent == []

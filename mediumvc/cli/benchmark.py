@@ -9,8 +9,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("benchmark", help="real-time factor of each stage and end to end")
     p.add_argument("--config", default="paper", help="network sizes to time (random weights) when no --model is given")
     p.add_argument("--model", help="time this model directory instead")
-    p.add_argument("--seconds", type=float, nargs="+", default=[2.0, 5.0, 20.0, 60.0])
-    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    p.add_argument("--seconds", type=float, nargs="+", default=[2.0, 5.0, 20.0, 60.0], help="input lengths to time")
+    p.add_argument(
+        "--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"], help="precisions to time"
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--force-bf16", action="store_true", help="time bf16 even on CPUs that only emulate it")
@@ -31,8 +33,8 @@ def add_parser(sub) -> None:
         "--train", action="store_true", help="time training steps instead (seconds/step, frames/s per preset)"
     )
     p.add_argument("--presets", nargs="+", default=["cpu-small", "paper"], help="with --train: configs to time")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.set_defaults(func=run)
 
 

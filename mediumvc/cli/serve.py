@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
         help="model directories to offer (default: the bundled model); the first is the default",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=7860, help="TCP port")
     add_runtime_options(p, precision=False)
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="largest request (all files together)")
     p.add_argument("--max-seconds", type=float, default=120.0, help="longest recording accepted")

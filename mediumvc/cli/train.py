@@ -55,7 +55,7 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=precompute_ssif)
 
     p = sub.add_parser("train", help="train SingleVC, MediumVC or our d-vector from a feature store")
-    p.add_argument("task", choices=["singlevc", "mediumvc", "dvector"])
+    p.add_argument("task", choices=["singlevc", "mediumvc", "dvector"], help="which network to train")
     p.add_argument("--config", help="training YAML (see mediumvc/configs/train/)")
     p.add_argument(
         "--set", nargs="+", metavar="KEY=VALUE", help="override config values, e.g. optim.lr=3e-4 trainer.max_steps=500"
