@@ -105,7 +105,8 @@ def convert_long(
                 wav = read_resampled(f, s * HOP_LENGTH, e * HOP_LENGTH) * scale
                 mel = vc.front_end.wav_mel(wav)
                 converted = vc.run_stages(
-                    vc.convert_mel(mel, voice.dvector), StageContext(wav, mel, voice, source_f0, pitch, transpose)
+                    vc.convert_mel(mel, voice.dvector),
+                    StageContext(wav, mel, voice, source_f0=source_f0, pitch=pitch, transpose=transpose),
                 )
                 piece = vc.vocoder(converted, chunk_frames=VOCODER_FRAMES)
                 ramp = len(tail)
