@@ -191,3 +191,12 @@ def test_evaluate_commands_build_the_report(tmp_path, speech):
         timeout=120,
     )
     assert shot.stat().st_size > 50_000
+
+
+def test_judged_f0_ignores_a_quiet_hum_in_the_pauses():
+    sr = 22050
+    t = np.arange(sr) / sr
+    voice = 0.5 * sum(np.sin(2 * np.pi * 200 * k * t) / k for k in range(1, 6))
+    hum = 0.01 * sum(np.sin(2 * np.pi * 65 * k * t) / k for k in range(1, 6))  # about 34 dB down
+    wav = np.concatenate([voice, hum, hum, voice, hum, hum]).astype(np.float32)  # more pause than speech
+    assert abs(semitones(judged_f0(wav, sr), 200.0)) < 0.3
