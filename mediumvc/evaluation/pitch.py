@@ -7,7 +7,6 @@ import math
 import librosa
 import numpy as np
 
-
 SPEECH_FLOOR_DB = 30.0  # frames this far below the loud speech (95th percentile of frame level) are pauses
 
 
