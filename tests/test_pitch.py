@@ -146,3 +146,16 @@ def test_pitch_options_reach_the_stage_and_are_checked(pitch_model_dir, speech):
         vc.convert(src, voice, transpose=30.0)
     with pytest.raises(MediumVCError, match="pitch must be"):
         vc.convert(src, voice, pitch="up")
+
+
+@pytest.mark.parametrize("goal", [300.0, 400.0])
+def test_high_targets_keep_their_harmonics(goal, tiny_converter, speech):
+    """Above 238 Hz the envelope keeps fewer coefficients, so the comb survives (a fixed 20 read 400 Hz as 201)."""
+    from mediumvc.stages import StageContext
+    from mediumvc.stages.pitch import comb_lifter
+
+    assert comb_lifter(206.0) >= 20 > comb_lifter(goal)  # below 238 Hz: the settings as given
+    src = load_audio(speech["p226_003"])  # a male voice, about 110 Hz
+    mel = tiny_converter.source_mel(src)
+    out = PitchStage()(mel, StageContext(src, mel, TargetVoice(torch.zeros(256), f0=goal)))
+    assert semitones(median_f0(track_f0(tiny_converter.vocode(out))), goal) < 2.0

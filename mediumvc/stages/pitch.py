@@ -8,6 +8,7 @@ moved to the target's median F0: the words' intonation at the target's pitch lev
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +49,19 @@ class PitchStage(Stage):
             return mel
         level = context.voice.f0 if context.pitch == "target" else source_f0
         goal = level * 2 ** (context.transpose / 12)
-        return impose_pitch(mel, transpose_contour(f0, source_f0, goal), self)
+        settings = dataclasses.replace(self, lifter=min(self.lifter, comb_lifter(goal)))
+        return impose_pitch(mel, transpose_contour(f0, source_f0, goal), settings)
+
+
+# Below 1 kHz the mel bands are 37.2 Hz apart, so a harmonic comb at F0 repeats every F0 / 37.2 bands: DCT
+# coefficient 160 x 37.2 / F0 along the 80 bands. An envelope keeping that many coefficients would keep the
+# comb in the envelope and cancel it from the fine structure, so high voices lose their pitch.
+_COMB_COEFFICIENT_HZ = 160 * 37.2 / 1.25  # with a margin of 1.25
+
+
+def comb_lifter(f0: float) -> int:
+    """The most envelope coefficients that leave a comb at `f0` Hz in the fine structure (20 up to 238 Hz)."""
+    return max(4, int(_COMB_COEFFICIENT_HZ / f0))
 
 
 def _hann_response(bins: np.ndarray) -> np.ndarray:
