@@ -48,7 +48,7 @@ def main() -> None:
         rows = list(csv.DictReader(fh, delimiter="\t"))[: args.pairs_limit]
     results = {}
     for model_dir in args.models:
-        vc = VoiceConverter.from_pretrained(model_dir, device="cpu", pitch=not args.no_pitch)
+        vc = VoiceConverter.from_pretrained(model_dir, device="cpu", without=("pitch",) if args.no_pitch else ())
         enc = vc.speaker_encoder
         sims, floors, to_source, wers, mos = [], [], [], [], []
         for row in rows:
