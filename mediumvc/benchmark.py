@@ -140,27 +140,69 @@ def _time_batched(
     return times
 
 
-def _file_rows(vc: VoiceConverter, minutes: list[float], target: np.ndarray) -> list[dict]:
-    """Files of these lengths (speech-like, written a minute at a time to a temporary folder) converted as the
-    CLI converts files: seconds per second of audio and the process's peak memory."""
-    import tempfile
+def load_converter(config: str, model: str | None, device: torch.device) -> tuple[VoiceConverter, str]:
+    """The model directory, or random weights of `config` held in memory (nothing is written)."""
+    if model is not None:
+        return VoiceConverter.from_pretrained(model, device=device), f"model {model}"
+    from mediumvc.config import load_config
+    from mediumvc.speaker import make_speaker_encoder
+    from mediumvc.vocoder import load_hifigan
 
+    torch.manual_seed(0)
+    cfg = load_config(config)
+    encoder = make_speaker_encoder(cfg.speaker_encoder, None, device)
+    vc = VoiceConverter(cfg.build(), load_hifigan(), encoder, device=device, stages=cfg.stages)
+    return vc, f"config '{config}' (random weights)"
+
+
+def measure_files(config: str, model: str | None, sources: list[str], threads: int, precision: str) -> list[dict]:
+    """Convert each file as the CLI does, the first (a short one) as the reference: seconds per second of audio,
+    peak memory, and its excess over the first file's."""
     import soundfile as sf
 
     from mediumvc.longform import convert_to_file
 
-    voice = vc.target_voice(target)
+    torch.set_num_threads(threads)
+    vc, _ = load_converter(config, model, torch.device("cpu"))
+    vc.precision = precision
+    voice = vc.target_voice(speech_like(5.0, seed=1))
     rows = []
+    for source in sources:
+        seconds = sf.info(source).duration
+        start = time.perf_counter()
+        rss = _peak_rss_mb(
+            lambda source=source: convert_to_file(vc, source, voice, Path(source).with_suffix(".out.wav"))
+        )
+        rows.append({"seconds": seconds, "rtf": (time.perf_counter() - start) / seconds, "peak_rss_mb": rss})
+    base = rows[0]["peak_rss_mb"]
+    for row in rows:
+        row["over_first_mb"] = None if base is None or row["peak_rss_mb"] is None else row["peak_rss_mb"] - base
+    return rows
+
+
+def _file_rows(config: str, model: str | None, minutes: list[float], threads: int, precision: str) -> list[dict]:
+    """Speech-like files of 5 s and of these lengths, written a minute at a time, then `measure_files` in a fresh
+    process: neither what the in-memory rows nor what writing the files left behind counts."""
+    import subprocess
+    import sys
+    import tempfile
+
+    import soundfile as sf
+
     with tempfile.TemporaryDirectory(prefix="mediumvc-bench-") as tmp:
-        for m in minutes:
-            source = Path(tmp) / "source.wav"
-            with sf.SoundFile(source, "w", SAMPLE_RATE, 1, "PCM_16") as f:
+        sources = []
+        for n, m in enumerate([5 / 60, *minutes]):
+            sources.append(str(Path(tmp) / f"source{n}.wav"))
+            with sf.SoundFile(sources[-1], "w", SAMPLE_RATE, 1, "PCM_16") as f:
                 for k in range(int(np.ceil(m))):
                     f.write(speech_like(min(60.0, 60 * (m - k)), seed=k))
-            start = time.perf_counter()
-            rss = _peak_rss_mb(lambda source=source: convert_to_file(vc, source, voice, Path(tmp) / "out.wav"))
-            rows.append({"minutes": m, "rtf": (time.perf_counter() - start) / (60 * m), "peak_rss_mb": rss})
-    return rows
+        code = (
+            "import json, sys; from mediumvc.benchmark import measure_files; "
+            "print(json.dumps(measure_files(*json.loads(sys.argv[1]))))"
+        )
+        args = json.dumps([config, model, sources, threads, precision])
+        done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_benchmark(
@@ -178,19 +220,7 @@ def run_benchmark(
 ) -> dict:
     torch.set_num_threads(threads)
     dev = resolve_device(device)
-    if model is None:  # random weights in memory: nothing is written
-        from mediumvc.config import load_config
-        from mediumvc.speaker import make_speaker_encoder
-        from mediumvc.vocoder import load_hifigan
-
-        torch.manual_seed(0)
-        cfg = load_config(config)
-        encoder = make_speaker_encoder(cfg.speaker_encoder, None, dev)
-        vc = VoiceConverter(cfg.build(), load_hifigan(), encoder, device=dev, stages=cfg.stages)
-        label = f"config '{config}' (random weights)"
-    else:
-        vc = VoiceConverter.from_pretrained(model, device=dev)
-        label = f"model {model}"
+    vc, label = load_converter(config, model, dev)
     n_params = sum(p.numel() for p in vc.model.parameters())
     native_bf16 = dev.type == "cuda" or cpu_has_native_bf16()
     header = {
@@ -260,13 +290,13 @@ def run_benchmark(
             )
     result = {**header, "rtf": rows, "rtf_batched": batched_rows}
     if file_minutes:
-        vc.precision = precisions[0]
-        result["files"] = _file_rows(vc, list(file_minutes), target)
-        print(f"\nfiles converted as the CLI does ({precisions[0]}; longer than 30 s: in segments)")
-        print("| source | RTF | peak RSS |\n|---|---|---|")
+        result["files"] = _file_rows(config, model, list(file_minutes), threads, precisions[0])
+        print(f"\nfiles converted as the CLI does, in a fresh process ({precisions[0]}; longer than 30 s: in segments)")
+        print("| source | RTF | peak RSS | over the 5 s file |\n|---|---|---|---|")
         for row in result["files"]:
             rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"
-            print(f"| {row['minutes']:g} min | {row['rtf']:.3f} | {rss} |")
+            over = f"{row['over_first_mb']:+.0f} MB" if row["over_first_mb"] is not None else "n/a"
+            print(f"| {row['seconds']:g} s | {row['rtf']:.3f} | {rss} | {over} |")
     if "bf16" in precisions and (native_bf16 or force_bf16):
         speech = load_audio(SOURCE)
         score = _pesq_bf16_vs_fp32(vc, speech)

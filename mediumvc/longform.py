@@ -9,6 +9,7 @@ itself, as the networks' windows already do).
 
 from __future__ import annotations
 
+import ctypes
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,17 @@ def scan(path: str | Path, block_seconds: float = SEGMENT_SECONDS) -> tuple[floa
     return peak, median_f0(np.concatenate(voiced)) if voiced else None
 
 
+def return_freed_memory() -> bool:
+    """Ask glibc to hand large freed blocks back to the system (what MALLOC_MMAP_THRESHOLD_=131072 and
+    MALLOC_TRIM_THRESHOLD_=0 do): otherwise each new array shape a segment brings leaves its heap pages
+    resident, about 270 MB over a whole conversion of a 5 s file (measured). False where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, 128 * 1024)) and bool(libc.mallopt(-1, 0))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 def convert_long(
     vc: VoiceConverter,
     source: str | Path,
@@ -88,6 +100,7 @@ def convert_long(
     """Convert the file `source` into the WAV `output` (written atomically) segment by segment.
     Returns the number of output samples."""
     report = progress or (lambda fraction: None)
+    return_freed_memory()
     peak, source_f0 = scan(source)
     report(0.05)
     if peak <= 0:
