@@ -1,6 +1,7 @@
 """Long recordings converted in segments: the same length, no seams, nothing left behind, the CLI uses it."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from helpers import voiced
@@ -64,3 +65,12 @@ def test_the_cli_converts_long_files_in_segments(tmp_path, tiny_model_dir, monke
         == 0
     )
     assert calls == [source] and sf.info(out).frames == longform.converted_length(source)
+
+
+@pytest.mark.slow
+def test_the_benchmark_measures_files_in_a_fresh_process():
+    from mediumvc.benchmark import _file_rows
+
+    rows = _file_rows("tiny", None, [0.6], threads=1, precision="fp32")
+    assert [round(r["seconds"]) for r in rows] == [5, 36]
+    assert rows[0]["over_first_mb"] == 0 and all(r["peak_rss_mb"] > 100 and r["rtf"] > 0 for r in rows)
