@@ -18,7 +18,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from mediumvc.audio import HOP_LENGTH, PEAK, SAMPLE_RATE
+from mediumvc.audio import HOP_LENGTH, PEAK, SAMPLE_RATE, SILENCE_PEAK
 from mediumvc.converter import VoiceConverter, overlapping_windows
 from mediumvc.errors import AudioError
 from mediumvc.f0 import median_f0, track_f0
@@ -103,7 +103,7 @@ def convert_long(
     return_freed_memory()
     peak, source_f0 = scan(source)
     report(0.05)
-    if peak <= 0:
+    if peak < SILENCE_PEAK:
         raise AudioError(f"{source} is silent (peak below -60 dBFS): nothing to convert")
     scale = PEAK / peak
     total_frames = converted_length(source) // HOP_LENGTH
