@@ -84,9 +84,12 @@ def audio_duration(path: str | os.PathLike) -> float | None:
         return None
 
 
-def probe_audio(path: str | os.PathLike, label: str | None = None, max_seconds: float | None = None) -> None:
-    """The checks that need no decoding: the file exists, is a file, is not empty, and (when its header
-    tells the duration) is not longer than `max_seconds`. An `AudioError` otherwise."""
+def probe_audio(
+    path: str | os.PathLike, label: str | None = None, max_seconds: float | None = None, decode_unknown: bool = True
+) -> None:
+    """The checks before decoding: the file exists, is a file, is not empty, its format is readable and (when
+    its duration is known) it is not longer than `max_seconds`. An `AudioError` otherwise. A format libsndfile
+    cannot read is decoded to find out, unless `decode_unknown` is False (the caller decodes it next anyway)."""
     path = Path(path)
     label = label or str(path)
     if not path.exists():
@@ -96,7 +99,7 @@ def probe_audio(path: str | os.PathLike, label: str | None = None, max_seconds: 
     if path.stat().st_size == 0:
         raise AudioError(f"{label} is empty (0 bytes)")
     duration = audio_duration(path)
-    if duration is None:  # not a format libsndfile reads: ask the decoder librosa falls back on
+    if duration is None and decode_unknown:  # not a format libsndfile reads: ask the decoder librosa falls back on
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -106,7 +109,7 @@ def probe_audio(path: str | os.PathLike, label: str | None = None, max_seconds: 
                 f"{label} could not be decoded as audio (not an audio file, truncated, or an unsupported "
                 "format; wav/flac/ogg/mp3 work)"
             ) from None
-    if max_seconds is not None and duration > max_seconds:
+    if max_seconds is not None and duration is not None and duration > max_seconds:
         raise AudioError(
             f"{label} is {format_seconds(duration)} long, above the limit of {format_seconds(max_seconds)}: "
             "split it (e.g. `sox in.wav out.wav trim 0 3600 : newfile : restart`) or raise --max-seconds"
@@ -114,7 +117,7 @@ def probe_audio(path: str | os.PathLike, label: str | None = None, max_seconds: 
 
 
 def _read_file(path: Path, label: str, max_seconds: float | None) -> tuple[np.ndarray, int]:
-    probe_audio(path, label, max_seconds)
+    probe_audio(path, label, max_seconds, decode_unknown=False)
     try:
         samples, sr = sf.read(str(path), dtype="float32", always_2d=True)
         return (samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1)), sr
@@ -181,8 +184,6 @@ def load_audio(
             raise AudioError(
                 f"{label} is {format_seconds(len(samples) / source_sr)} long, above the limit of {format_seconds(max_seconds)}"
             )
-    if source_sr <= 0:
-        raise AudioError(f"{label}: invalid sample rate {source_sr}")
     if len(samples) == 0:
         raise AudioError(f"{label} contains no samples")
     if not np.all(np.isfinite(samples)):

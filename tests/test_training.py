@@ -53,6 +53,26 @@ def singlevc_config(store, *extra):
     )
 
 
+def train_command(store, out) -> list[str]:
+    """`mediumvc train singlevc` in a subprocess on the tiny model; the caller adds the rest of `--set`."""
+    return [
+        sys.executable,
+        "-m",
+        "mediumvc",
+        "train",
+        "singlevc",
+        "--out",
+        str(out),
+        "--set",
+        f"data.store={store}",
+        "data.speakers=[p225]",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+    ]
+
+
 def weights(ckpt: Path) -> dict:
     return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
 
@@ -92,20 +112,7 @@ def test_resume_continues_exactly(store, tmp_path):
 def test_sigkill_then_resume_reaches_the_same_step(store, tmp_path):
     out = tmp_path / "run"
     args = [
-        sys.executable,
-        "-m",
-        "mediumvc",
-        "train",
-        "singlevc",
-        "--out",
-        str(out),
-        "--set",
-        f"data.store={store}",
-        "data.speakers=[p225]",
-        "data.batch_size=2",
-        "data.crop_frames=48",
-        "data.val_items=1",
-        "model=tiny",
+        *train_command(store, out),
         "trainer.max_steps=400",
         *STEPS,
     ]
@@ -279,20 +286,7 @@ def test_input_warp_moves_formants_of_singlevc_inputs_only():
 def test_two_process_ddp_on_cpu(store, tmp_path):
     out = tmp_path / "ddp"
     args = [
-        sys.executable,
-        "-m",
-        "mediumvc",
-        "train",
-        "singlevc",
-        "--out",
-        str(out),
-        "--set",
-        f"data.store={store}",
-        "data.speakers=[p225]",
-        "data.batch_size=2",
-        "data.crop_frames=48",
-        "data.val_items=1",
-        "model=tiny",
+        *train_command(store, out),
         "trainer.max_steps=6",
         "trainer.val_every=3",
         "trainer.ckpt_every=3",
