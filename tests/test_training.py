@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -713,3 +714,85 @@ def test_content_loss_trains_beside_l1_and_needs_its_model(store, tmp_path):
     assert not any(k.startswith(("content", "_content")) for k in weights(last))  # never in the checkpoint
     with pytest.raises(MediumVCError, match="content_model"):
         singlevc_config(store, "loss.content=0.5")
+
+
+def mel_items(speakers: list[str], psdr: bool = True) -> list[dict]:
+    rng = np.random.default_rng(0)
+    return [
+        {
+            "uid": f"{s}-{i}",
+            "speaker": s,
+            "mel": rng.random((50 + 7 * i, 80), np.float32),
+            "dvector": np.zeros(256, np.float32),
+            "psdr": rng.random((2, 50 + 7 * i, 80), np.float32) if psdr else None,
+        }
+        for i, s in enumerate(speakers)
+    ]
+
+
+def test_foreign_inputs_join_singlevc_batches_without_moving_its_own_draws():
+    from mediumvc.training.data import BatchStream
+
+    own, others = mel_items(["joe"] * 4), mel_items(["a", "b", "c"], psdr=False)
+    plain = BatchStream(own, "singlevc", 2, 32, seed=0).batch(5)
+    mixed = BatchStream(own, "singlevc", 2, 32, seed=0, foreign=(others, 3)).batch(5)
+    assert torch.equal(plain["input"], mixed["input"]) and torch.equal(plain["target"], mixed["target"])
+    assert mixed["foreign"].shape == (3, 32, 80) and mixed["foreign_lengths"].tolist() == [32, 32, 32]
+    crops = {m["uid"]: torch.from_numpy(m["mel"]) for m in others}
+    for crop in mixed["foreign"]:  # each is a window of one of the other speakers' mels
+        assert any(torch.equal(crop, mel[s : s + 32]) for mel in crops.values() for s in range(len(mel) - 31)), (
+            "a foreign input is not a crop of another speaker's mel"
+        )
+    again = BatchStream(own, "singlevc", 2, 32, seed=0, foreign=(others, 3)).batch(5)
+    assert torch.equal(again["foreign"], mixed["foreign"])
+    assert "foreign" not in BatchStream(own, "mediumvc", 2, 32, seed=0, foreign=(others, 3)).batch(0)
+
+
+def test_foreign_speakers_need_the_content_loss_and_must_be_others(store, tmp_path):
+    from mediumvc.training.data import DataConfig, load_foreign
+    from mediumvc.training.train import check_foreign
+
+    with pytest.raises(MediumVCError, match="loss.content"):
+        check_foreign(singlevc_config(store, "data.foreign=[p226]", "data.foreign_batch=2"))
+    with pytest.raises(MediumVCError, match="data.foreign"):
+        check_foreign(singlevc_config(store, "loss.voice=0.1"))
+    with pytest.raises(MediumVCError, match="must be others"):
+        load_foreign(DataConfig(store=str(store), speakers=["p225"], foreign=["p22*"], foreign_batch=2), "singlevc")
+    with pytest.raises(MediumVCError, match="singlevc"):
+        load_foreign(DataConfig(store=str(store), foreign=["p226"], foreign_batch=2), "mediumvc")
+    items = load_foreign(
+        DataConfig(store=str(store), speakers=["p225"], foreign=["p22[67]"], foreign_batch=2), "singlevc"
+    )
+    assert sorted(it["speaker"] for it in items) == ["p226", "p227"]
+
+
+@pytest.mark.slow
+def test_singlevc_trains_on_other_speakers_resumes_exactly_and_ships_no_discriminator(store, tmp_path):
+    from safetensors.torch import load_file
+
+    from mediumvc.checkpoint import save_part_dir
+    from mediumvc.content.model import ContentModel, ContentModelConfig
+
+    config = ContentModelConfig(channels=16, layers=1, embed_dim=4)
+    content_dir = save_part_dir(tmp_path / "content", "content", config, ContentModel(config).state_dict())
+    content = ["loss.content=0.5", f"loss.content_model={content_dir}", "loss.disc_channels=8"]
+    foreign = ["data.foreign=[p226,p227]", "data.foreign_batch=2", "loss.voice=0.1"]
+    run = lambda steps, out, resume=False: train(
+        "singlevc", singlevc_config(store, f"trainer.max_steps={steps}", *content, *foreign), out, resume=resume
+    )
+    straight = run(8, tmp_path / "a")
+    run(4, tmp_path / "b")
+    resumed = run(8, tmp_path / "b", resume=True)
+    a, b = weights(straight), weights(resumed)
+    assert any(k.startswith("voice_disc.") for k in a)
+    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed run on other speakers drifted from an uninterrupted one"
+    assert torch.load(straight, weights_only=True)["voice_disc_optimizer"]["state"], (
+        "the voice discriminator never stepped"
+    )
+    header = (tmp_path / "a" / "logs" / "csv" / "from-step-00000000" / "metrics.csv").read_text().splitlines()[0]
+    assert all(name in header for name in ("train/foreign_content", "train/voice_disc", "val/foreign_content"))
+    own_only = weights(train("singlevc", singlevc_config(store, "trainer.max_steps=8", *content), tmp_path / "c"))
+    assert not torch.equal(a["net.mel_linear2.weight"], own_only["net.mel_linear2.weight"]), (
+        "the other speakers' inputs changed nothing"
+    )
+    assert not [k for k in load_file(export(straight, tmp_path / "svc") / "model.safetensors") if "disc" in k]

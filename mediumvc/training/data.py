@@ -7,7 +7,7 @@ would have seen, without saving any sampler state: the stream just restarts at t
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,11 @@ class DataConfig:
     # SingleVC only, not in the paper: scale each input's frequency axis by a factor drawn from
     # [low, high] (formants of longer / shorter vocal tracts than the target voice's), e.g. [0.85, 1.2]
     input_warp: list[float] | None = None
+    # SingleVC only, not in the paper: other speakers (globs) whose utterances are inputs too, `foreign_batch`
+    # of them beside each batch. No mel of theirs in the SingleVC voice exists, so no L1: loss.content keeps
+    # their words and loss.voice pulls the output to the SingleVC voice.
+    foreign: list[str] = field(default_factory=list)
+    foreign_batch: int = 0
     # MediumVC with model `source_detail` only: the network sees the fast changes of a copy of the target
     # whose frequency axis is scaled by a factor drawn from [low, high], so they carry words, not the voice
     detail_warp: list[float] = field(default_factory=lambda: [0.85, 1.2])
@@ -93,6 +98,22 @@ def load_items(config: DataConfig, need_psdr: bool) -> list[dict]:
                 "dvector_mel": item.get("dvector_mel"),
                 "ssif": read_ssif(config.ssif, r["uid"]) if config.ssif else None,
             }
+        )
+    return items
+
+
+def load_foreign(config: DataConfig, task: str) -> list[dict]:
+    """The other speakers' items of `data.foreign` (less `data.exclude`); [] when none are asked for."""
+    if not config.foreign or config.foreign_batch <= 0:
+        return []
+    if task != "singlevc":
+        raise MediumVCError("data.foreign is for singlevc runs: MediumVC trains on every speaker already")
+    items = load_items(replace(config, speakers=config.foreign, ssif=""), need_psdr=False)
+    own = {r["speaker"] for r in read_manifest(config.store) if _match(r["speaker"], config.speakers)}
+    if own & {it["speaker"] for it in items}:
+        raise MediumVCError(
+            f"data.foreign {config.foreign} matches the SingleVC voice's own speakers {sorted(own)[:3]}: "
+            "foreign speakers must be others"
         )
     return items
 
@@ -170,6 +191,8 @@ class BatchStream(IndexedBatches):
     `input_warp` (SingleVC): each input's frequency axis scaled by a factor drawn from that range.
     `detail_warp` (MediumVC with `source_detail`): batches also hold "detail_mel", the target with its
     frequency axis scaled by a factor drawn from that range.
+    `foreign` (SingleVC): (items of other speakers, n): batches also hold n of their crops as "foreign"
+    (n, T', 80) with "foreign_lengths" and "foreign_mask", inputs with no target.
     """
 
     def __init__(
@@ -185,8 +208,10 @@ class BatchStream(IndexedBatches):
         psdr_online: tuple[str, int, int] | None = None,
         input_warp: tuple[float, float] | None = None,
         detail_warp: tuple[float, float] | None = None,
+        foreign: tuple[list[dict], int] | None = None,
     ) -> None:
         super().__init__(seed, start, rank, world)
+        self.foreign = foreign if foreign and foreign[1] > 0 and task == "singlevc" else None
         self.items, self.task, self.batch_size, self.crop = items, task, batch_size, crop
         self.input_warp = tuple(input_warp) if input_warp and task == "singlevc" else None
         self.detail_warp = tuple(detail_warp) if detail_warp and task == "mediumvc" else None
@@ -228,7 +253,19 @@ class BatchStream(IndexedBatches):
             dvecs.append(it["dvector"])
             if self.detail_warp:
                 details.append(warp_mel(targets[-1], float(warp_rng.uniform(*self.detail_warp))))
-        return collate(inputs, targets, dvecs, details if self.detail_warp else None)
+        batch = collate(inputs, targets, dvecs, details if self.detail_warp else None)
+        if self.foreign:
+            batch.update(self.foreign_inputs(np.random.default_rng([self.seed, index, 2])))
+        return batch
+
+    def foreign_inputs(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        items, n = self.foreign
+        crops = []
+        for _ in range(n):
+            mel = items[int(rng.integers(len(items)))]["mel"]
+            crops.append(mel[_crop(len(mel), self.crop, rng)])
+        part = collate(crops, crops, [np.zeros(1)] * n)
+        return {"foreign": part["input"], "foreign_lengths": part["lengths"], "foreign_mask": part["mask"]}
 
 
 def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
@@ -247,7 +284,10 @@ def fixed_batches(
     count: int,
     psdr_online: tuple[str, int, int] | None = None,
     detail_warp: tuple[float, float] | None = None,
+    foreign: tuple[list[dict], int] | None = None,
 ) -> list[dict]:
     """The same validation batches at every validation (shifted once, here, when shifting online)."""
-    stream = BatchStream(items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online, detail_warp=detail_warp)
+    stream = BatchStream(
+        items, task, batch_size, crop, seed + 104729, psdr_online=psdr_online, detail_warp=detail_warp, foreign=foreign
+    )
     return [stream.batch(i) for i in range(count)]

@@ -1,6 +1,7 @@
 """Lightning modules for SingleVC (PSDR -> original) and MediumVC (SSIF -> original).
-Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optionally
-(not in the paper) a mel patch discriminator's adversarial and feature-matching terms (LossConfig)."""
+Both: masked L1 on normalised log-mels, AdamW, exponential decay in steps; optionally (not in the
+paper, LossConfig) a mel patch discriminator's adversarial and feature-matching terms and the content
+loss; SingleVC also on other speakers' utterances (content loss + a voice discriminator)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ class LossConfig:
     # directory from recipes/content-model/train.py --export): the output must say the reference's phones.
     content: float = 0.0
     content_model: str | None = None
+    # SingleVC with data.foreign: `voice` x the least-squares adversarial loss of a second discriminator
+    # that tells the SingleVC voice's own mels from SingleVC's output on other speakers' inputs.
+    voice: float = 0.0
 
     def __post_init__(self) -> None:
         if min(self.adversarial, self.feature_matching) < 0 or self.disc_lr <= 0 or self.disc_channels < 1:
@@ -49,6 +53,8 @@ class LossConfig:
             )
         if self.content < 0 or (self.content > 0 and not self.content_model):
             raise MediumVCError("loss.content must be >= 0, and above 0 it needs loss.content_model: DIR")
+        if self.voice < 0:
+            raise MediumVCError(f"loss.voice must be >= 0, not {self.voice}")
 
     @property
     def adversarial_on(self) -> bool:
@@ -91,40 +97,48 @@ class ReconstructionTask(L.LightningModule):
         self.optim = optim
         self.seed = seed
         self.loss = loss or LossConfig()
-        self.disc = None
+        self.disc = self.voice_disc = None
+        self._disc_opts: dict[str, torch.optim.Optimizer] = {}  # by attribute name
         if self.loss.adversarial_on:
-            self.disc = MelDiscriminator(DiscriminatorConfig(channels=self.loss.disc_channels))
-            # Its own optimiser, stepped inside training_step, so Lightning keeps one optimiser and one
-            # global step per batch (resuming and max_steps mean what they say); saved in checkpoints below.
-            self._disc_opt = torch.optim.AdamW(self.disc.parameters(), lr=self.loss.disc_lr, betas=(0.8, 0.99))
+            self.disc = self._discriminator("disc")
+        if self.loss.voice > 0:
+            self.voice_disc = self._discriminator("voice_disc")
         self._content = [load_content_model(self.loss.content_model)] if self.loss.content > 0 else []
 
+    def _discriminator(self, name: str) -> MelDiscriminator:
+        disc = MelDiscriminator(DiscriminatorConfig(channels=self.loss.disc_channels))
+        # Its own optimiser, stepped inside training_step, so Lightning keeps one optimiser and one
+        # global step per batch (resuming and max_steps mean what they say); saved in checkpoints below.
+        self._disc_opts[name] = torch.optim.AdamW(disc.parameters(), lr=self.loss.disc_lr, betas=(0.8, 0.99))
+        return disc
+
     def setup(self, stage: str) -> None:
-        if self.disc is not None and self.trainer.world_size > 1:
+        if self._disc_opts and self.trainer.world_size > 1:
             raise MediumVCError(
-                "the adversarial loss (loss.adversarial / loss.feature_matching) trains on one device only: "
-                "set trainer.devices=1 and trainer.num_nodes=1, or both loss weights to 0"
+                "the discriminators (loss.adversarial / loss.feature_matching / loss.voice) train on one device "
+                "only: set trainer.devices=1 and trainer.num_nodes=1, or those loss weights to 0"
             )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        if self.disc is not None:
-            checkpoint["disc_optimizer"] = self._disc_opt.state_dict()
+        for name, opt in self._disc_opts.items():
+            checkpoint[f"{name}_optimizer"] = opt.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        # A run may switch the discriminator on or off when resumed: drop its weights, or start a fresh one.
+        # A run may switch a discriminator on or off when resumed: drop its weights, or start a fresh one.
         state = checkpoint["state_dict"]
-        if self.disc is None:
-            for key in [k for k in state if k.startswith("disc.")]:
-                del state[key]
-            return
-        if not any(k.startswith("disc.") for k in state):
-            state.update({f"disc.{k}": v for k, v in self.disc.state_dict().items()})
-        elif "disc_optimizer" in checkpoint:
-            self._disc_opt.load_state_dict(checkpoint["disc_optimizer"])
+        for name in ("disc", "voice_disc"):
+            disc, prefix = getattr(self, name), f"{name}."
+            if disc is None:
+                for key in [k for k in state if k.startswith(prefix)]:
+                    del state[key]
+            elif not any(k.startswith(prefix) for k in state):
+                state.update({prefix + k: v for k, v in disc.state_dict().items()})
+            elif f"{name}_optimizer" in checkpoint:
+                self._disc_opts[name].load_state_dict(checkpoint[f"{name}_optimizer"])
 
     def on_train_start(self) -> None:
-        if self.disc is not None:  # a restored optimiser state stays where it was loaded: follow the weights
-            for state in self._disc_opt.state.values():
+        for opt in self._disc_opts.values():  # a restored optimiser state stays where it was loaded: follow the weights
+            for state in opt.state.values():
                 for k, v in state.items():
                     if torch.is_tensor(v) and k != "step":
                         state[k] = v.to(self.device)
@@ -144,15 +158,36 @@ class ReconstructionTask(L.LightningModule):
         if self.disc is not None:
             loss = l1 + self.adversarial_terms(pred, batch["target"], batch["lengths"], n)
         if self._content:  # a list: the frozen model stays out of the state dict and the optimiser
-            model = self._content[0].to(pred.device)
-            content = content_loss(model, pred, batch["target"], batch["lengths"])
+            content = content_loss(self.content_model, pred, batch["target"], batch["lengths"])
             self.log("train/content", content, batch_size=n)
             loss = loss + self.loss.content * content
+        if "foreign" in batch:
+            loss = loss + self.foreign_terms(batch)
         self.log(
             "train/loss", l1, prog_bar=True, batch_size=n
         )  # L1 alone: comparable with runs without the discriminator
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], batch_size=1)
         return loss
+
+    @property
+    def content_model(self):
+        return self._content[0].to(self.device)
+
+    def foreign_terms(self, batch: dict) -> torch.Tensor:
+        """Other speakers' inputs (no target): the weighted content loss against the input itself, and
+        with loss.voice the voice discriminator's step and its weighted adversarial loss."""
+        raise MediumVCError("only SingleVC trains on other speakers' inputs (data.foreign)")
+
+    def discriminator_step(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """One least-squares step of discriminator `name` on real against fake mels; returns its loss."""
+        disc, opt = getattr(self, name), self._disc_opts[name]
+        disc.requires_grad_(True)
+        opt.zero_grad(set_to_none=True)
+        d_loss = ((disc(real)[0] - 1) ** 2).mean() + (disc(fake.detach())[0] ** 2).mean()
+        d_loss.backward()
+        opt.step()
+        disc.requires_grad_(False)  # the network's loss flows through it, but does not train it
+        return d_loss.detach()
 
     def adversarial_terms(
         self, pred: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor, n: int
@@ -161,14 +196,7 @@ class ReconstructionTask(L.LightningModule):
         feature-matching loss. Padding frames are zeroed in both, so they tell real from fake nothing."""
         valid = valid_frames(lengths, pred.shape[1]).to(pred.dtype)
         real, fake = target * valid, pred * valid
-        self.disc.requires_grad_(True)
-        self._disc_opt.zero_grad(set_to_none=True)
-        real_logits, _ = self.disc(real)
-        fake_logits, _ = self.disc(fake.detach())
-        d_loss = ((real_logits - 1) ** 2).mean() + (fake_logits**2).mean()
-        d_loss.backward()
-        self._disc_opt.step()
-        self.disc.requires_grad_(False)  # the network's loss flows through it, but does not train it
+        d_loss = self.discriminator_step("disc", real, fake)
         logits, fake_features = self.disc(fake)
         with torch.no_grad():
             _, real_features = self.disc(real)
@@ -181,6 +209,10 @@ class ReconstructionTask(L.LightningModule):
         pred = self.predict_batch(batch)
         loss = masked_l1(pred, batch["target"], batch["lengths"])
         self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["lengths"]))
+        if "foreign" in batch and self._content:  # words kept on other speakers' held-back utterances
+            pred_f = self.net(batch["foreign"], batch["foreign_mask"])
+            content = content_loss(self.content_model, pred_f, batch["foreign"], batch["foreign_lengths"])
+            self.log("val/foreign_content", content, batch_size=len(batch["foreign_lengths"]))
         if (
             batch_idx == 0
             and self.samples_dir is not None
@@ -213,7 +245,11 @@ class ReconstructionTask(L.LightningModule):
                 tb.add_image(f"val/{name}_mel", image.unsqueeze(0).expand(3, -1, -1), step)
 
     def configure_optimizers(self):
-        params = [p for name, p in self.named_parameters() if p.requires_grad and not name.startswith("disc.")]
+        params = [
+            p
+            for name, p in self.named_parameters()
+            if p.requires_grad and not name.startswith(("disc.", "voice_disc."))
+        ]
         opt = torch.optim.AdamW(
             params, lr=self.optim.lr, betas=tuple(self.optim.betas), weight_decay=self.optim.weight_decay
         )
@@ -228,6 +264,21 @@ class SingleVCTask(ReconstructionTask):
 
     def predict_batch(self, batch: dict) -> torch.Tensor:
         return self.net(batch["input"], batch["mask"])
+
+    def foreign_terms(self, batch: dict) -> torch.Tensor:
+        lengths = batch["foreign_lengths"]
+        pred = self.net(batch["foreign"], batch["foreign_mask"])
+        content = content_loss(self.content_model, pred, batch["foreign"], lengths)
+        self.log("train/foreign_content", content, batch_size=len(lengths))
+        loss = self.loss.content * content
+        if self.voice_disc is not None:
+            own = batch["target"] * valid_frames(batch["lengths"], batch["target"].shape[1]).to(pred.dtype)
+            fake = pred * valid_frames(lengths, pred.shape[1]).to(pred.dtype)
+            d_loss = self.discriminator_step("voice_disc", own, fake)
+            adv = ((self.voice_disc(fake)[0] - 1) ** 2).mean()
+            self.log_dict({"train/voice_disc": d_loss, "train/voice_adv": adv.detach()}, batch_size=len(lengths))
+            loss = loss + self.loss.voice * adv
+        return loss
 
 
 class MediumVCTask(ReconstructionTask):

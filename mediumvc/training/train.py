@@ -31,7 +31,15 @@ from mediumvc.errors import MediumVCError
 from mediumvc.speaker import DVectorConfig
 from mediumvc.training.callbacks import AtomicCheckpoint
 from mediumvc.training.config import TASKS, TrainConfig, TrainerConfig, load_train_config  # noqa: F401  (the entry points)
-from mediumvc.training.data import BatchStream, DataConfig, fixed_batches, load_items, online_psdr, split_items
+from mediumvc.training.data import (
+    BatchStream,
+    DataConfig,
+    fixed_batches,
+    load_foreign,
+    load_items,
+    online_psdr,
+    split_items,
+)
 from mediumvc.training.export import _plain
 from mediumvc.training.init import init_weights
 from mediumvc.training.tasks import MediumVCTask, SingleVCTask
@@ -49,6 +57,7 @@ class StoreBatches(L.LightningDataModule):
         trainer: TrainerConfig,
         start: int,
         detail_warp: tuple[float, float] | None = None,
+        foreign: list[dict] = (),
     ) -> None:
         super().__init__()
         self.train_items, self.val_batches, self.task, self.data, self.cfg, self.start = (
@@ -60,6 +69,7 @@ class StoreBatches(L.LightningDataModule):
             start,
         )
         self.detail_warp = detail_warp
+        self.foreign = (list(foreign), data.foreign_batch) if foreign else None
 
     def train_dataloader(self) -> DataLoader:
         stream = BatchStream(
@@ -74,6 +84,7 @@ class StoreBatches(L.LightningDataModule):
             psdr_online=online_psdr(self.data, self.task),
             input_warp=self.data.input_warp,
             detail_warp=self.detail_warp,
+            foreign=self.foreign,
         )
         return DataLoader(stream, batch_size=None, num_workers=self.cfg.num_workers)
 
@@ -110,18 +121,43 @@ def build_run(task: str, config: TrainConfig, start: int) -> tuple[L.LightningMo
             t.num_workers,
         )
         return module, data, len(val_groups) >= 2
+    check_foreign(config)
     module = build_task(task, config)
     if config.init and start == 0:
         init_weights(module.net, task, config.init)
     items = load_items(d, need_psdr=(task == "singlevc"))
     train_items, val_items = split_items(items, d.val_items, t.seed)
+    foreign_train, foreign_val = split_items(load_foreign(d, task), d.val_items, t.seed)
     warp = config.detail_warp(task)
     val = (
-        fixed_batches(val_items, task, d.batch_size, d.crop_frames, t.seed, t.val_batches, online_psdr(d, task), warp)
+        fixed_batches(
+            val_items,
+            task,
+            d.batch_size,
+            d.crop_frames,
+            t.seed,
+            t.val_batches,
+            online_psdr(d, task),
+            warp,
+            (foreign_val, d.foreign_batch) if foreign_val else None,
+        )
         if val_items
         else []
     )
-    return module, StoreBatches(train_items, val, task, d, t, start, warp), bool(val)
+    return module, StoreBatches(train_items, val, task, d, t, start, warp, foreign_train), bool(val)
+
+
+def check_foreign(config: TrainConfig) -> None:
+    """Other speakers' inputs train only through the content loss, and the voice discriminator needs them."""
+    foreign = bool(config.data.foreign) and config.data.foreign_batch > 0
+    if foreign and config.loss.content <= 0:
+        raise MediumVCError(
+            "data.foreign needs loss.content > 0 with loss.content_model: DIR (nothing else trains on their inputs)"
+        )
+    if config.loss.voice > 0 and not foreign:
+        raise MediumVCError(
+            "loss.voice needs a singlevc run with data.foreign (speaker globs) and data.foreign_batch > 0"
+        )
 
 
 def build_task(task: str, config: TrainConfig):
