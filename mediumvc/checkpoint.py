@@ -44,6 +44,7 @@ class LoadedModel:
     dvector: DVector | None = None
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    content: ContentModel | None = None  # eval mode
 
 
 def _plain_state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -57,12 +58,14 @@ def save_model_dir(
     model: MediumVC,
     dvector: DVector | None = None,
     *,
+    content: ContentModel | None = None,
     info: dict[str, Any] | None = None,
     card: str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a model directory. An existing one at `path` is replaced only once the new one is complete.
 
+    content: the content model to ship (the config's `content` is set to its sizes).
     dtype: storage precision (float16/bfloat16 halve the size; weights load back as float32).
     """
     path = Path(path)
@@ -71,6 +74,11 @@ def save_model_dir(
         if dvector is None:
             raise ValueError("config.speaker_encoder is 'dvector' but no DVector was given to save")
         state.update({f"dvector.{k}": v.to(dtype).contiguous() for k, v in dvector.state_dict().items()})
+    if content is not None:  # small: kept at full precision
+        config = dataclasses.replace(config, content=content.config)
+        state.update({f"content.{k}": v.float().contiguous() for k, v in content.state_dict().items()})
+    elif config.content is not None:
+        raise ValueError("config.content is set but no content model was given to save")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config.to_dict(), "info": info or {}}
     return _write_dir(path, state, meta, card)
 
@@ -174,7 +182,8 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
             f"{weights} is truncated or corrupt ({str(e).splitlines()[0][:120]}): re-export or re-download it"
         ) from None
     dvector_state = {k[len("dvector.") :]: v for k, v in state.items() if k.startswith("dvector.")}
-    net_state = {k: v for k, v in state.items() if not k.startswith("dvector.")}
+    content_state = {k[len("content.") :]: v for k, v in state.items() if k.startswith("content.")}
+    net_state = {k: v for k, v in state.items() if not k.startswith(("dvector.", "content."))}
     model = config.build()
     _load_into(model, fold_weight_norm_state(net_state), str(weights))
     dvector = None
@@ -185,11 +194,18 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
         raise CheckpointError(
             f"{weights} holds d-vector weights but {CONFIG_FILE} says speaker_encoder is {config.speaker_encoder!r}"
         )
+    content = None
+    if config.content is not None:
+        content = ContentModel(config.content)
+        _load_into(content, content_state, f"{weights} (content.*)")
+        content.eval().to(device)
+    elif content_state:
+        raise CheckpointError(f"{weights} holds content-model weights but {CONFIG_FILE} has no 'content' section")
     fold_weight_norm(model)
     model.eval().to(device)
     if dvector is not None:
         dvector.eval().to(device)
-    return LoadedModel(config, model, dvector, meta.get("info", {}), path)
+    return LoadedModel(config, model, dvector, meta.get("info", {}), path, content)
 
 
 # -- one network on its own: a trained SingleVC (MediumVC training loads it), d-vector or content model ---------

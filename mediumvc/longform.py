@@ -23,7 +23,6 @@ from mediumvc.converter import VoiceConverter, overlapping_windows
 from mediumvc.errors import AudioError
 from mediumvc.f0 import median_f0, track_f0
 from mediumvc.files import atomic_write
-from mediumvc.stages import StageContext
 from mediumvc.voice import TargetVoice
 
 SEGMENT_SECONDS = 10.0
@@ -119,7 +118,7 @@ def convert_long(
                 mel = vc.front_end.wav_mel(wav)
                 converted = vc.run_stages(
                     vc.convert_mel(mel, voice.dvector),
-                    StageContext(wav, mel, voice, source_f0=source_f0, pitch=pitch, transpose=transpose),
+                    vc.stage_context(wav, mel, voice, source_f0=source_f0, pitch=pitch, transpose=transpose),
                 )
                 piece = vc.vocoder(converted, chunk_frames=VOCODER_FRAMES)
                 ramp = len(tail)

@@ -1,13 +1,26 @@
 """The target-matching stage: the converted mel's slow part moved toward its nearest target frames."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
 from helpers import save_tiny_model, voiced, with_config_section
 from mediumvc.checkpoint import load_model_dir
+from mediumvc.content.model import ContentModel, ContentModelConfig
 from mediumvc.converter import VoiceConverter
-from mediumvc.errors import CheckpointError
-from mediumvc.stages.match import MAX_REFERENCE_FRAMES, MatchStage, match_target, nearest_frames, reference_frames
+from mediumvc.errors import CheckpointError, MediumVCError
+from mediumvc.speaker import make_speaker_encoder
+from mediumvc.stages.match import (
+    MAX_REFERENCE_FRAMES,
+    ContentMatch,
+    MatchStage,
+    match_target,
+    nearest_frames,
+    reference_frames,
+)
+from mediumvc.vocoder import load_hifigan
 
 
 def _frames(n: int, seed: int) -> torch.Tensor:
@@ -95,3 +108,85 @@ def test_converter_matches_the_target_recordings_frames(match_model_dir, speech)
         matched, match_target(plain.convert_mel(mel, voice.dvector), voice.frames, vc.stage("match"))
     )
     assert float((matched - unmatched).abs().mean()) > 1e-3
+
+
+def test_matching_by_content_picks_the_frame_that_says_the_same_sound():
+    """Each converted frame looks like reference frame j but the source says the sound of frame i: by mel
+    the match is j, by content i."""
+    reference, ids = _frames(20, 7), torch.eye(20)
+    says = torch.randperm(20, generator=torch.Generator().manual_seed(2))
+    looks = (says + 5) % 20
+    converted = reference[looks] + 0.1
+    by_content = ContentMatch(source=ids[says], reference=ids)
+    torch.testing.assert_close(nearest_frames(converted, reference, 1), reference[looks])
+    torch.testing.assert_close(nearest_frames(converted, reference, 1, by_content, share=1.0), reference[says])
+    # mixed: content decides only where the mels leave it open
+    torch.testing.assert_close(nearest_frames(converted, reference, 1, by_content, share=0.05), reference[looks])
+
+
+def test_matching_by_content_leaves_the_sources_pauses_alone():
+    converted = _frames(60, 6)
+    speech = torch.zeros(60, dtype=torch.bool)
+    speech[:30] = True
+    content = ContentMatch(torch.rand(60, 4), torch.rand(20, 4), speech)
+    out = match_target(converted, converted[:20] + 0.2, MatchStage(1.0, 4, 9, content=1.0), content)
+    moved = (out - converted).abs().mean(1)
+    assert moved[:24].min() > 0.05 and moved[35:].max() == 0  # faded out over 9 frames around frame 30
+
+
+class EnergyContent(ContentModel):
+    """A stand-in content model for the converter's plumbing: loud frames are speech, quiet ones silence;
+    the "embedding" is the first 8 mel bins."""
+
+    def features(self, mel):
+        return mel[:, :8].float(), mel.mean(1) > 0.3
+
+
+def test_matching_by_content_uses_the_targets_speech_frames_only(speech):
+    model = load_model_dir(save_tiny_model_with(MatchStage(1.0, 4, 9, content=1.0)), "cpu")
+    vc = VoiceConverter(
+        model.model,
+        load_hifigan(),
+        make_speaker_encoder("resemblyzer"),
+        "cpu",
+        stages=model.config.stages,
+        content_model=EnergyContent(ContentModelConfig(channels=8, layers=1, embed_dim=8)),
+    )
+    voice = vc.target_voice(speech["p225_003"])
+    mel = vc.source_mel(speech["p225_003"])
+    assert voice.frames.shape == (int((mel.mean(1) > 0.3).sum()), 80) < mel.shape
+    torch.testing.assert_close(voice.frames, mel[mel.mean(1) > 0.3])
+    torch.testing.assert_close(voice.content, voice.frames[:, :8])
+    context = vc.stage_context(np.zeros(256 * len(mel), np.float32), mel, voice)
+    assert torch.equal(context.source_speech, mel.mean(1) > 0.3)
+    with pytest.raises(MediumVCError, match="content model"):
+        VoiceConverter(
+            model.model, load_hifigan(), make_speaker_encoder("resemblyzer"), "cpu", stages=model.config.stages
+        )
+
+
+def save_tiny_model_with(*stages):
+    import tempfile
+
+    return save_tiny_model(Path(tempfile.mkdtemp()) / "model", *stages)
+
+
+def test_a_content_model_travels_in_the_model_directory_and_export_adds_one(match_model_dir, tmp_path):
+    from mediumvc.checkpoint import save_part_dir
+    from mediumvc.training.export import export
+
+    config = ContentModelConfig(channels=16, layers=1, embed_dim=4)
+    torch.manual_seed(3)
+    content = ContentModel(config)
+    content_dir = save_part_dir(tmp_path / "content", "content", config, content.state_dict())
+    out = export(match_model_dir, tmp_path / "out", stages=[MatchStage(0.5, 8, 13, content=1.0)], content=content_dir)
+    loaded = load_model_dir(out, "cpu")
+    assert loaded.config.stages == (MatchStage(0.5, 8, 13, content=1.0),) and loaded.config.content == config
+    assert all(torch.equal(v, content.state_dict()[k]) for k, v in loaded.content.state_dict().items())
+    vc = VoiceConverter.from_pretrained(out, device="cpu")
+    assert vc.content_model is not None and vc.needs == {"frames", "content"}
+    # the networks are the same as before
+    before = load_model_dir(match_model_dir, "cpu").model.state_dict()
+    assert all(torch.equal(v, before[k]) for k, v in loaded.model.state_dict().items())
+    with pytest.raises(CheckpointError, match="content"):
+        load_model_dir(with_config_section(out, tmp_path / "bad", "content", None), "cpu")

@@ -17,8 +17,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=create_model)
 
-    p = sub.add_parser("export", help="training checkpoint -> inference directory")
-    p.add_argument("checkpoint", help="a training checkpoint (.ckpt) from `mediumvc train`")
+    p = sub.add_parser("export", help="training checkpoint (or model directory) -> inference directory")
+    p.add_argument(
+        "checkpoint",
+        help="a training checkpoint (.ckpt) from `mediumvc train`, or a model directory to write again with "
+        "other stages or a content model",
+    )
     p.add_argument("out", help="model directory to write")
     p.add_argument(
         "--dtype",
@@ -32,11 +36,17 @@ def add_parsers(sub) -> None:
         default = " ".join(f"{getattr(stage(), f):g}" for f in fields)
         p.add_argument(
             f"--{name}",
-            nargs=len(fields),
+            nargs="+",
             type=float,
-            metavar=tuple(f.upper() for f in fields),
-            help=f"add the {name} stage ({stage.summary}); defaults: {default}",
+            metavar=" ".join(f.upper() for f in fields),
+            help=f"add the {name} stage ({stage.summary}) with these settings, in this order (the last ones may be "
+            f"left out); defaults: {default}",
         )
+    p.add_argument(
+        "--content-model",
+        metavar="DIR",
+        help="ship this content model (from recipes/content-model), which `--match ... CONTENT` above 0 needs",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=export)
 
@@ -80,6 +90,8 @@ def export(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise MediumVCError(str(e)) from None
     dtype = torch.float16 if args.dtype == "fp16" else torch.float32
-    out = export_checkpoint(args.checkpoint, args.out, dtype=dtype, card=card, stages=stages or None)
+    out = export_checkpoint(
+        args.checkpoint, args.out, dtype=dtype, card=card, stages=stages or None, content=args.content_model
+    )
     print(f"exported {out}")
     return 0

@@ -73,3 +73,10 @@ class ContentModel(nn.Module):
     def posteriors(self, mel: torch.Tensor) -> torch.Tensor:
         """(T, 80) -> (T, n_phones) phone probabilities per frame."""
         return self(mel.unsqueeze(0))[0][0].softmax(-1)
+
+    @torch.inference_mode()
+    def features(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, 80) -> (content embedding (T, embed_dim), speech (T,) bool: frames where silence is not the
+        likeliest reading, P(SIL) < 0.5)."""
+        logits, embedding = self(mel.unsqueeze(0).float())
+        return embedding[0], logits[0].softmax(-1)[:, PHONES.index("SIL")] < 0.5

@@ -33,8 +33,11 @@ def stage_from_dict(raw: dict[str, Any]) -> Stage:
 
 
 def stage_from_values(name: str, values: list[float]) -> Stage:
-    """A stage from its settings in field order, as the CLI's `export --NAME V1 V2 ...` gives them."""
+    """A stage from its settings in field order, as the CLI's `export --NAME V1 V2 ...` gives them; settings
+    left out at the end keep their defaults."""
     cls = STAGES[name]
+    if len(values) > len(cls.fields()):
+        raise ValueError(f"--{name} takes at most {len(cls.fields())} values ({' '.join(cls.fields())}), got {values}")
     types = {f: type(getattr(cls(), f)) for f in cls.fields()}
     return cls(**{f: types[f](v) for f, v in zip(cls.fields(), values)})
 

@@ -26,6 +26,8 @@ class StageContext:
     source_f0: median F0 (Hz) of the whole source when `source_wav` is a segment of it; None = of `source_wav`.
     pitch: "target" (move the source's intonation to the target's pitch level) or "source" (keep its level).
     transpose: semitones added on top of that.
+    source_content: (T, D) content embeddings of `source_mel`, when a stage matches by content; else None.
+    source_speech: (T,) bool, the frames of `source_mel` where speech is heard (with `source_content`).
     """
 
     source_wav: np.ndarray
@@ -34,6 +36,8 @@ class StageContext:
     source_f0: float | None = None
     pitch: str = "target"
     transpose: float = 0.0
+    source_content: torch.Tensor | None = None
+    source_speech: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.pitch not in PITCH_MODES:
@@ -47,7 +51,8 @@ class Stage:
     """Base of every post-network stage: a frozen dataclass of settings that is also the function.
 
     Subclasses set `name` (its key in a model's config and the CLI's `--no-NAME`), `summary` (one line for
-    help texts), `needs` (what of the target `VoiceConverter.target_voice` must gather: "f0", "frames"), and
+    help texts), `needs` (what `VoiceConverter` must gather: "f0" and "frames" of the target, "content" of the
+    target's frames and of the source, which takes the model's content model), and
     implement `__call__(mel (T, 80), context) -> (T, 80)` in the normalised [0, 1] scale.
     """
 

@@ -44,15 +44,20 @@ def export(
     dtype: torch.dtype = torch.float32,
     card: str | None = None,
     stages: Sequence[Stage] | None = None,
+    content: str | Path | None = None,
 ) -> Path:
-    """A training checkpoint -> an inference directory (weights only, weight norm folded).
+    """A training checkpoint, or a model directory, -> an inference directory (weights only, weight norm folded).
     `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
-    `stages`: the post-network stages to list in a MediumVC model's config, in order (no retraining needed)."""
-    from mediumvc.checkpoint import save_model_dir, save_part_dir
+    `stages`: the post-network stages to list in a MediumVC model's config, in order (no retraining needed).
+    `content`: a content-model directory (recipes/content-model) to ship, for stages that match by content."""
+    from mediumvc.checkpoint import load_part_dir, save_model_dir, save_part_dir
 
     path = Path(checkpoint)
+    content_model = load_part_dir(content, "content").net if content else None
+    if path.is_dir():
+        return _reexport(path, out_dir, dtype, card, stages, content_model)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path}: no such file")
+        raise CheckpointError(f"checkpoint {path}: no such file or model directory")
     ckpt = read_training_checkpoint(path)
     hp = ckpt.get("hyper_parameters", {})
     if hp.get("task") not in TASKS:
@@ -78,4 +83,19 @@ def export(
 
         speaker = DVector(model_cfg.dvector)
         speaker.load_state_dict(net_state(ckpt, "speaker_net."))
-    return save_model_dir(out_dir, model_cfg, net, speaker, info=info, dtype=dtype, card=card)
+    return save_model_dir(out_dir, model_cfg, net, speaker, content=content_model, info=info, dtype=dtype, card=card)
+
+
+def _reexport(model_dir: Path, out_dir, dtype, card, stages, content_model) -> Path:
+    """A model directory written again with other stages, another content model or storage precision; its
+    card stays unless another is given."""
+    from mediumvc.checkpoint import CARD_FILE, load_model_dir, save_model_dir
+
+    loaded = load_model_dir(model_dir)
+    config = loaded.config if stages is None else dataclasses.replace(loaded.config, stages=tuple(stages))
+    content_model = content_model or loaded.content
+    if card is None and (model_dir / CARD_FILE).is_file():
+        card = (model_dir / CARD_FILE).read_text()
+    return save_model_dir(
+        out_dir, config, loaded.model, loaded.dvector, content=content_model, info=loaded.info, dtype=dtype, card=card
+    )
