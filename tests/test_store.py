@@ -14,6 +14,7 @@ import pytest
 
 from mediumvc.data.corpus import scan_corpus
 from mediumvc.data.store import StoreSettings, item_path, preprocess, read_item, read_manifest
+from mediumvc.errors import MediumVCError
 
 pytestmark = pytest.mark.tools("rubberband", "sox")
 
@@ -103,3 +104,18 @@ def test_killed_preprocessing_resumes_without_losses_or_duplicates(corpus, tmp_p
     assert not [p for p in store.rglob("*") if p.name.endswith(".tmp")]
     for r in rows:
         read_item(item_path(store, r["uid"]))  # every item complete and readable
+
+
+def test_several_corpora_make_one_store(corpus, tmp_path):
+    from argparse import Namespace
+
+    from mediumvc.cli.common import scan
+
+    other = tmp_path / "other"
+    shutil.copytree(corpus / "p226", other / "joe")
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("path\tspeaker\n" + f"{corpus / 'p225' / 'session1' / 'p225_003_0.wav'}\tlj\n")
+    found = scan(Namespace(corpus=[str(corpus), str(other), str(manifest)], speakers=None, exclude=["p227"]))
+    assert sorted({u.speaker for u in found}) == ["joe", "lj", "p225", "p226"] and len(found) == 6 + 2 + 1
+    with pytest.raises(MediumVCError, match="twice"):
+        scan(Namespace(corpus=[str(corpus), str(corpus)], speakers=None, exclude=None))

@@ -62,7 +62,11 @@ def speaker_encoder(args: argparse.Namespace):
 
 
 def scan(args: argparse.Namespace):
-    """The utterances of `args.corpus` after `add_corpus_filter`'s globs."""
+    """The utterances of `args.corpus` (one corpus, or a list of them) after `add_corpus_filter`'s globs."""
     from mediumvc.data.corpus import scan_corpus
 
-    return scan_corpus(args.corpus, include=args.speakers, exclude=args.exclude or [])
+    corpora = args.corpus if isinstance(args.corpus, list) else [args.corpus]
+    found = [u for corpus in corpora for u in scan_corpus(corpus, include=args.speakers, exclude=args.exclude or [])]
+    if len({u.uid for u in found}) < len(found):
+        raise MediumVCError(f"the corpora {corpora} list the same speaker and file twice: pass each corpus once")
+    return found

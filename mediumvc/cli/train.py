@@ -12,7 +12,10 @@ from mediumvc.cli.common import add_corpus_filter, apply_threads
 def add_parsers(sub) -> None:
     p = sub.add_parser("preprocess", help="corpus -> feature store (mels, d-vectors, PSDR variants) for training")
     p.add_argument(
-        "corpus", help="folder ROOT/<speaker>/**/*.wav|flac|ogg|mp3, or a manifest TSV with path and speaker columns"
+        "corpus",
+        nargs="+",
+        help="folder ROOT/<speaker>/**/*.wav|flac|ogg|mp3, or a manifest TSV with path and speaker columns; "
+        "several corpora make one store",
     )
     p.add_argument("out", help="feature store folder (re-running skips finished files and redoes changed ones)")
     add_corpus_filter(p)
