@@ -62,7 +62,8 @@ class VoiceConverter:
         vocoder: HiFi-GAN generator for 22.05 kHz log-mels.
         speaker_encoder: the encoder the model was trained with.
         device: where everything runs.
-        precision: "fp32" or "bf16" (autocast; fast on GPUs and on CPUs with AVX-512 BF16/AMX).
+        precision: "auto" (bf16 where the device computes it natively: GPUs, CPUs with AVX-512 BF16 or AMX;
+            fp32 elsewhere), "fp32" or "bf16" (autocast).
         chunk_seconds / vocoder_chunk_seconds: longer inputs are processed in overlapping windows of this
             length, so memory stays bounded (self-attention is quadratic in length).
         max_seconds: longest source accepted (checked before decoding the file).
@@ -77,7 +78,7 @@ class VoiceConverter:
         vocoder: HiFiGANGenerator,
         speaker_encoder: SpeakerEncoder,
         device: str | torch.device = "cpu",
-        precision: str = "fp32",
+        precision: str = "auto",
         chunk_seconds: float = 20.0,
         vocoder_chunk_seconds: float = 8.0,
         max_seconds: float = 7200.0,
@@ -104,7 +105,7 @@ class VoiceConverter:
         cls,
         path: str | Path | None = None,
         device: str | torch.device = "auto",
-        precision: str = "fp32",
+        precision: str = "auto",
         without: Iterable[str] = (),
         **kwargs,
     ) -> VoiceConverter:
@@ -142,7 +143,7 @@ class VoiceConverter:
 
     @property
     def precision(self) -> str:
-        """ "fp32" or "bf16", for the networks and the vocoder alike."""
+        """ "fp32" or "bf16" ("auto" resolved), for the networks and the vocoder alike."""
         return self.vocoder.precision
 
     @precision.setter

@@ -11,7 +11,7 @@ import torch
 
 from mediumvc.errors import DeviceError
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -38,9 +38,19 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 in hardware: a CUDA GPU that supports it, or a CPU with AVX-512 BF16/AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
 def check_precision(precision: str, device: torch.device) -> str:
+    """ "fp32" or "bf16" for `device`; "auto" is bf16 where the device computes it natively, else fp32."""
     if precision not in PRECISIONS:
         raise DeviceError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
     if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
         warnings.warn(
             "this CPU has no native bf16 (AVX-512 BF16 or AMX): bf16 will run much slower than fp32", stacklevel=3

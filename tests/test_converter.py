@@ -91,3 +91,15 @@ def test_unknown_stages_are_refused(tiny_model_dir, tmp_path):
         load_model_dir(bad, "cpu")
     with pytest.raises(MediumVCError, match="unknown stage"):
         VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", without=("reverb",))
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(native, monkeypatch, tiny_model_dir):
+    from mediumvc import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
+    expected = "bf16" if native else "fp32"
+    assert runtime.check_precision("auto", torch.device("cpu")) == expected
+    vc = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu")  # "auto" is the default
+    assert vc.precision == expected and vc.vocoder.precision == expected
+    assert runtime.check_precision("fp32", torch.device("cpu")) == "fp32"

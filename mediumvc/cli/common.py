@@ -13,9 +13,9 @@ def add_runtime_options(p: argparse.ArgumentParser, device: str = "auto", precis
     if precision:
         p.add_argument(
             "--precision",
-            default="fp32",
-            choices=["fp32", "bf16"],
-            help="bf16 is fast on GPUs and CPUs with AVX-512 BF16/AMX",
+            default="auto",
+            choices=["auto", "fp32", "bf16"],
+            help="auto (the default): bf16 on GPUs and on CPUs with AVX-512 BF16 or AMX, fp32 elsewhere",
         )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 

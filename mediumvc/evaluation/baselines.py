@@ -124,7 +124,7 @@ def make_baseline(name: str, device: str = "auto"):
     raise MediumVCError(f"unknown method {name!r}: choose one of {', '.join(METHODS)}")
 
 
-def make_method(name: str, model: str | None = None, device: str = "auto", precision: str = "fp32", **kwargs):
+def make_method(name: str, model: str | None = None, device: str = "auto", precision: str = "auto", **kwargs):
     """A conversion method by name: 'mediumvc' (a model directory, or the bundled model) or a baseline."""
     if name == "mediumvc":
         from mediumvc.converter import VoiceConverter

@@ -149,7 +149,7 @@ def create_api(service: ConversionService) -> FastAPI:
             ..., description="who should say it: one or more recordings of the target speaker"
         ),
         model: str | None = Form(None, description="a name from /api/models (default: the server's default)"),
-        precision: Literal["fp32", "bf16"] = Form("fp32"),
+        precision: Literal["auto", "fp32", "bf16"] = Form("auto"),
         pitch: Literal["target", "source"] = Form(
             "target", description="the pitch level: the target's or the source's"
         ),

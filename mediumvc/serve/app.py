@@ -19,7 +19,7 @@ def create_app(config: ServeConfig, preload: bool = False):
 
     service = ConversionService(config)
     if preload:
-        service.converter(service.default_model, "fp32")
+        service.converter(service.default_model, "auto")
     api = create_api(service)
     app = gr.mount_gradio_app(
         api,

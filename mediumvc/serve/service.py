@@ -92,10 +92,11 @@ class ConversionService:
 
     def converter(self, model: str, precision: str):
         from mediumvc.converter import VoiceConverter
+        from mediumvc.runtime import check_precision, resolve_device
 
         if model not in self.model_names():
             raise MediumVCError(f"unknown model {model!r}: choose one of {self.model_names()}")
-        key = (model, precision)
+        key = (model, check_precision(precision, resolve_device(self.config.device)))  # "auto" is one of the two
         with self._load_lock:
             if key not in self._converters:
                 path = self.config.models.get(model)
@@ -130,7 +131,7 @@ class ConversionService:
         source: Path,
         targets: list[Path],
         model: str | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         progress: Callable[[float, str], None] | None = None,
         pitch: str = "target",
         transpose: float = 0.0,

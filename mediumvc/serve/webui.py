@@ -75,7 +75,9 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         with gr.Row():
             model = gr.Dropdown(service.model_names(), value=service.default_model, label="Model", elem_id="model")
             precision = gr.Radio(
-                ["fp32", "bf16"], value="fp32", label="Precision (bf16: fast on GPUs and CPUs with native bf16)"
+                ["auto", "fp32", "bf16"],
+                value="auto",
+                label="Precision (auto: bf16 on GPUs and CPUs with native bf16, fp32 elsewhere)",
             )
             pitch = gr.Radio(["target", "source"], value="target", label="Pitch level: the target's or the source's")
             transpose = gr.Slider(-12, 12, value=0, step=1, label="Transpose (semitones)", elem_id="transpose")
