@@ -74,9 +74,9 @@ def save_model_dir(
         if dvector is None:
             raise ValueError("config.speaker_encoder is 'dvector' but no DVector was given to save")
         state.update({f"dvector.{k}": v.to(dtype).contiguous() for k, v in dvector.state_dict().items()})
-    if content is not None:  # small: kept at full precision
+    if content is not None:
         config = dataclasses.replace(config, content=content.config)
-        state.update({f"content.{k}": v.float().contiguous() for k, v in content.state_dict().items()})
+        state.update({f"content.{k}": v.to(dtype).contiguous() for k, v in content.state_dict().items()})
     elif config.content is not None:
         raise ValueError("config.content is set but no content model was given to save")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config.to_dict(), "info": info or {}}

@@ -1,7 +1,8 @@
 """Target recordings as users bring them: with background noise, music or a reverberant room.
 
 For each distinct target of a pairs TSV, writes one degraded copy per condition into OUT and a pairs TSV per
-condition (OUT/pairs-CONDITION.tsv, the same sources) for `quick_eval.py` and `mediumvc evaluate`:
+condition (OUT/pairs-CONDITION.tsv: the same sources, the degraded target, and the clean one in `clean_target`,
+which `quick_eval.py` judges similarity against):
 
 - babble: four other targets of the TSV mixed in at 5 dB SNR (a cafe), their levels matched;
 - noise: pink noise at 10 dB SNR;
@@ -96,10 +97,11 @@ def main() -> None:
             sf.write(path, (0.95 * wav / np.abs(wav).max()).astype(np.float32), SR)
             moved[target] = str(path.resolve())
         with open(out / f"pairs-{condition}.tsv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+            writer = csv.DictWriter(fh, fieldnames=[*rows[0], "clean_target"], delimiter="\t", lineterminator="\n")
             writer.writeheader()
             for r in rows:
-                writer.writerow({**r, "target": moved[r["target"].split("|")[0]]})
+                clean = r["target"].split("|")[0]
+                writer.writerow({**r, "target": moved[clean], "clean_target": clean})
         print(f"{condition}: {len(targets)} targets -> {out / f'pairs-{condition}.tsv'}")
 
 

@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--wer", action="store_true", help="also pocketsphinx WER of the output vs the source's transcript")
     ap.add_argument("--mos", action="store_true", help="also DNSMOS overall of the output")
     ap.add_argument("--no-pitch", action="store_true", help="leave out the models' pitch stage")
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     args = ap.parse_args()
     import librosa
 
@@ -48,13 +49,16 @@ def main() -> None:
         rows = list(csv.DictReader(fh, delimiter="\t"))[: args.pairs_limit]
     results = {}
     for model_dir in args.models:
-        vc = VoiceConverter.from_pretrained(model_dir, device="cpu", without=("pitch",) if args.no_pitch else ())
+        vc = VoiceConverter.from_pretrained(
+            model_dir, device="cpu", precision=args.precision, without=("pitch",) if args.no_pitch else ()
+        )
         enc = vc.speaker_encoder
         sims, floors, to_source, wers, mos = [], [], [], [], []
         for row in rows:
             source = load_audio(row["source"])[: int(args.seconds * SAMPLE_RATE)]
             voice = vc.target_voice([row["target"].split("|")[0]])  # d-vector + median F0 (the pitch stage's)
-            target = voice.dvector
+            # judged against the clean recording when the target given was degraded (noisy_targets.py)
+            target = enc.embed([row["clean_target"]]) if row.get("clean_target") else voice.dvector
             wav, _ = vc.convert(source, voice)
             out, src = enc.embed([wav]), enc.embed([source])
             sims.append(float(out @ target))

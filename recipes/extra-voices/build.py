@@ -6,7 +6,8 @@
   CC BY 3.0 (it, ru); the package's copyright file is copied beside the audio.
 - `festvox-ru`: one Russian male reader, 16 kHz, with text (`etc/txt.done.data`); BSD-like licence.
 
-Beeps, tones and other prompts whose text is only a [description] are dropped, as are clips under 0.5 s.
+Beeps, tones, silences and other prompts whose text is only a [description] or (remark) are dropped, as are
+clips under 0.5 s.
 Packages come with `apt-get download` (no root needed, nothing installed); G.722 is decoded with ffmpeg.
 The audio stays in OUT, never in the repository.
 
@@ -48,8 +49,8 @@ def unpack(package: str, work: Path) -> Path:
 
 
 def prompt_texts(path: Path) -> dict[str, str]:
-    """core-sounds-LANG.txt(.gz): `name: text` lines -> {name: spoken text}; prompts that are only a
-    [description] (beeps, tones, noises) are left out, [symbols] after a word are removed."""
+    """core-sounds-LANG.txt(.gz): `name: text` lines -> {name: spoken text}. [Descriptions] and (remarks) are
+    not spoken: they are removed, and prompts that are nothing else (beeps, tones, silences) are left out."""
     opener = gzip.open if path.suffix == ".gz" else open
     texts = {}
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
@@ -57,8 +58,8 @@ def prompt_texts(path: Path) -> dict[str, str]:
             if line.startswith(";") or ":" not in line:
                 continue
             name, text = line.split(":", 1)
-            text = re.sub(r"\[[^\]]*\]", "", text).strip()
-            if text and not text.startswith("["):
+            text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text).strip()
+            if text:
                 texts[name.strip()] = text
     return texts
 
