@@ -8,8 +8,9 @@ each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel ->
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,6 +29,9 @@ from mediumvc.stages import STAGES, Stage, StageContext
 from mediumvc.stages.match import reference_frames
 from mediumvc.vocoder import HiFiGANGenerator, MelVocoder, load_hifigan
 from mediumvc.voice import TargetVoice
+
+if TYPE_CHECKING:
+    from mediumvc.streaming import StreamSettings
 
 BUNDLED_MODEL = Path(__file__).parent / "pretrained" / "default"
 FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH
@@ -247,6 +251,26 @@ class VoiceConverter:
         if isinstance(target, torch.Tensor) and target.dim() == 1 and target.numel() == self.speaker_encoder.dim:
             return TargetVoice(target)
         return self.target_voice(target)
+
+    def stream(
+        self,
+        chunks: Iterable[np.ndarray],
+        target: Target,
+        settings: StreamSettings | None = None,
+        pitch: str = "target",
+        transpose: float = 0.0,
+    ) -> Iterator[np.ndarray]:
+        """Live conversion: mono float32 chunks at 22.05 kHz, of any size, as they arrive -> converted audio as it
+        is ready (a multiple of `settings.chunk` frames each time, possibly empty), and the rest once `chunks` ends.
+
+        The output lags the input by `settings.latency_seconds` (chunk + lookahead) plus the compute time of a step;
+        see `mediumvc.streaming`. Target, pitch and transpose as for `convert`.
+        """
+        from mediumvc.streaming import StreamSettings, stream
+
+        return stream(
+            self, chunks, self.as_voice(target), settings or StreamSettings(), pitch=pitch, transpose=transpose
+        )
 
     def source_and_converted_mels(
         self,

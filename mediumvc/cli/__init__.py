@@ -11,7 +11,7 @@ import sys
 import warnings
 
 from mediumvc import __version__
-from mediumvc.cli import benchmark, convert, evaluate, model, serve, train
+from mediumvc.cli import benchmark, convert, evaluate, model, serve, stream, train
 from mediumvc.errors import MediumVCError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mediumvc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     convert.add_parser(sub)
+    stream.add_parser(sub)
     model.add_parsers(sub)
     train.add_parsers(sub)
     serve.add_parser(sub)

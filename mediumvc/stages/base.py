@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from mediumvc.audio import HOP_LENGTH
 from mediumvc.errors import MediumVCError
 from mediumvc.voice import TargetVoice
 
@@ -28,6 +29,7 @@ class StageContext:
     transpose: semitones added on top of that.
     source_content: (T, D) content embeddings of `source_mel`, when a stage matches by content; else None.
     source_speech: (T,) bool, the frames of `source_mel` where speech is heard (with `source_content`).
+    source_contour: (T,) F0 of `source_wav` per frame (Hz, 0 = unvoiced) when already tracked; None = not yet.
     """
 
     source_wav: np.ndarray
@@ -38,12 +40,26 @@ class StageContext:
     transpose: float = 0.0
     source_content: torch.Tensor | None = None
     source_speech: torch.Tensor | None = None
+    source_contour: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.pitch not in PITCH_MODES:
             raise MediumVCError(f"pitch must be one of {PITCH_MODES}, not {self.pitch!r}")
         if not -24 <= self.transpose <= 24:
             raise MediumVCError(f"transpose must be within two octaves (-24..24 semitones), not {self.transpose}")
+
+    def frames(self, start: int, end: int) -> StageContext:
+        """The context of the source's frames [start, end): what the stages see of a piece of the source.
+        Set `source_f0` first when the piece's own median is not the one to use."""
+        cut = lambda x: None if x is None else x[start:end]
+        return dataclasses.replace(
+            self,
+            source_wav=self.source_wav[start * HOP_LENGTH : end * HOP_LENGTH],
+            source_mel=self.source_mel[start:end],
+            source_content=cut(self.source_content),
+            source_speech=cut(self.source_speech),
+            source_contour=cut(self.source_contour),
+        )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class PitchStage(Stage):
     def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
         if context.voice.f0 is None and context.pitch == "target":
             return mel
-        f0 = track_f0(context.source_wav)
+        f0 = context.source_contour if context.source_contour is not None else track_f0(context.source_wav)
         source_f0 = context.source_f0 or median_f0(f0)
         if source_f0 is None:
             return mel

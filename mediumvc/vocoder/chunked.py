@@ -40,6 +40,15 @@ class MelVocoder:
         self.chunk_frames = max(32, int(chunk_seconds * SAMPLE_RATE / HOP_LENGTH))
 
     @torch.inference_mode()
+    def span(self, mel: torch.Tensor, skip: int = 0) -> np.ndarray:
+        """Normalised mel (T, 80) vocoded in one piece -> its samples from `skip` on (T * 256 - skip,): the
+        streaming path vocodes a chunk with its left context and keeps the chunk."""
+        log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)
+        with autocast(self.device, self.precision):
+            wav = self.generator(log_mel)[0, 0].float()
+        return wav[skip:].cpu().numpy()
+
+    @torch.inference_mode()
     def __call__(
         self, mel: torch.Tensor, progress: Callable[[float], None] | None = None, chunk_frames: int | None = None
     ) -> np.ndarray:
