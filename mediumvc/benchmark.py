@@ -205,6 +205,23 @@ def _file_rows(config: str, model: str | None, minutes: list[float], threads: in
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _time_stream(vc: VoiceConverter, src: np.ndarray, target: np.ndarray) -> dict:
+    """Default streaming settings: algorithmic latency and the compute time of each step after the first."""
+    from mediumvc.streaming import StreamSettings, simulate
+
+    settings = StreamSettings()
+    _, times = simulate(vc, src, vc.target_voice(target), settings)
+    steady = np.array(times[1:-1])
+    return {
+        "latency_ms": 1000 * settings.latency_seconds,
+        "chunk_ms": 1000 * settings.chunk_seconds,
+        "compute_median_ms": 1000 * float(np.median(steady)),
+        "compute_p95_ms": 1000 * float(np.percentile(steady, 95)),
+        "compute_max_ms": 1000 * float(steady.max()),
+        "margin": settings.chunk_seconds / float(np.median(steady)),
+    }
+
+
 def run_benchmark(
     config: str = "paper",
     model: str | None = None,
@@ -217,6 +234,7 @@ def run_benchmark(
     force_bf16: bool = False,
     batch: int = 4,
     file_minutes: list[float] = (),
+    stream_seconds: float = 10.0,
 ) -> dict:
     torch.set_num_threads(threads)
     dev = resolve_device(device)
@@ -238,7 +256,7 @@ def run_benchmark(
         f"device {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {native_bf16}; median of {repeats}"
     )
     target = speech_like(5.0, seed=1)
-    rows, batched_rows = [], []
+    rows, batched_rows, stream_rows = [], [], []
     for precision in precisions:
         if precision == "bf16" and not native_bf16 and not force_bf16:
             print(
@@ -259,6 +277,8 @@ def run_benchmark(
             batched_rows.append(
                 {"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}}
             )
+        if stream_seconds > 0:
+            stream_rows.append({"precision": precision, **_time_stream(vc, speech_like(stream_seconds), target)})
     names = (
         ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"]
         + [stage.name for stage in vc.stages]
@@ -288,7 +308,17 @@ def run_benchmark(
                 + " | ".join(f"{row[c]:.3f}" for c in cols)
                 + " |"
             )
-    result = {**header, "rtf": rows, "rtf_batched": batched_rows}
+    if stream_rows:
+        print(f"\nstreaming ({stream_seconds:g} s fed chunk by chunk; the first step, which builds kernels, left out)")
+        print("| precision | latency | chunk | compute per chunk (median / 95th pct / max) | real-time margin |")
+        print("|---|---|---|---|---|")
+        for row in stream_rows:
+            print(
+                f"| {row['precision']} | {row['latency_ms']:.0f} ms | {row['chunk_ms']:.0f} ms | "
+                f"{row['compute_median_ms']:.0f} / {row['compute_p95_ms']:.0f} / {row['compute_max_ms']:.0f} ms | "
+                f"{row['margin']:.2f}x |"
+            )
+    result = {**header, "rtf": rows, "rtf_batched": batched_rows, "stream": stream_rows}
     if file_minutes:
         result["files"] = _file_rows(config, model, list(file_minutes), threads, precisions[0])
         print(f"\nfiles converted as the CLI does, in a fresh process ({precisions[0]}; longer than 30 s: in segments)")

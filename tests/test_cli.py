@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
@@ -182,16 +183,20 @@ def test_benchmark_prints_every_stage(tmp_path):
         "1",
         "--batch",
         "2",
+        "--stream-seconds",
+        "2",
         "--json",
         out,
     )
     assert r.returncode == 0, r.stderr
-    assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
+    assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout and "| fp32 | 186 ms | 139 ms |" in r.stdout
     row = json.loads(out.read_text())["rtf"][0]
     assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))
     assert 100 < row["peak_rss_mb"] < 24_000
     batched = json.loads(out.read_text())["rtf_batched"][0]
     assert batched["batch"] == 2 and batched["networks + vocoder"] > 0
+    stream = json.loads(out.read_text())["stream"][0]
+    assert 0 < stream["compute_median_ms"] <= stream["compute_max_ms"] and stream["latency_ms"] == pytest.approx(185.76)
 
 
 def test_training_throughput_benchmark():

@@ -88,7 +88,7 @@ def test_the_benchmark_leaves_no_model_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     from mediumvc.benchmark import run_benchmark
 
-    run_benchmark(config="tiny", seconds=[1.0], precisions=["fp32"], repeats=1, threads=1, batch=1)
+    run_benchmark(config="tiny", seconds=[1.0], precisions=["fp32"], repeats=1, threads=1, batch=1, stream_seconds=0)
     assert list(tmp_path.iterdir()) == []
 
 

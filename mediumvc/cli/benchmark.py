@@ -30,6 +30,12 @@ def add_parser(sub) -> None:
         help="also convert speech-like files of these lengths as the CLI does (e.g. 60): RTF and peak memory",
     )
     p.add_argument(
+        "--stream-seconds",
+        type=float,
+        default=10.0,
+        help="also stream this much speech-like audio chunk by chunk: latency and compute per chunk (0 = off)",
+    )
+    p.add_argument(
         "--train", action="store_true", help="time training steps instead (seconds/step, frames/s per preset)"
     )
     p.add_argument("--presets", nargs="+", default=["cpu-small", "paper"], help="with --train: configs to time")
@@ -64,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
         force_bf16=args.force_bf16,
         batch=args.batch,
         file_minutes=args.file_minutes,
+        stream_seconds=args.stream_seconds,
     )
     return 0
