@@ -6,6 +6,8 @@ output to the target clip, next to the unconverted source's. The full metrics co
 `mediumvc evaluate conversions`; this is the per-checkpoint signal used while training.
 `--wer` adds pocketsphinx WER of the output against the unconverted source's transcript, `--mos`
 DNSMOS overall of the output. A model with a pitch stage runs with it (`--no-pitch` leaves it out).
+`--stream CHUNK LOOKAHEAD CONTEXT` converts by streaming (`mediumvc.streaming`) instead. A `clean_target`
+column (noisy_targets.py) is what the similarity is judged against when the target given is degraded.
 
     python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs-limit 12] [--wer] [--mos]
 """
@@ -33,6 +35,9 @@ def main() -> None:
     ap.add_argument("--mos", action="store_true", help="also DNSMOS overall of the output")
     ap.add_argument("--no-pitch", action="store_true", help="leave out the models' pitch stage")
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    ap.add_argument(
+        "--stream", type=float, nargs=3, metavar=("CHUNK", "LOOKAHEAD", "CONTEXT"), help="convert by streaming instead"
+    )
     args = ap.parse_args()
     import librosa
 
@@ -59,7 +64,14 @@ def main() -> None:
             voice = vc.target_voice([row["target"].split("|")[0]])  # d-vector + median F0 (the pitch stage's)
             # judged against the clean recording when the target given was degraded (noisy_targets.py)
             target = enc.embed([row["clean_target"]]) if row.get("clean_target") else voice.dvector
-            wav, _ = vc.convert(source, voice)
+            if args.stream:
+                from mediumvc.streaming import StreamSettings, simulate
+
+                chunk, lookahead, context = args.stream
+                settings = StreamSettings(int(chunk), int(lookahead), context)
+                wav, _ = simulate(vc, vc.front_end.load_source(source), voice, settings)
+            else:
+                wav, _ = vc.convert(source, voice)
             out, src = enc.embed([wav]), enc.embed([source])
             sims.append(float(out @ target))
             floors.append(float(src @ target))
