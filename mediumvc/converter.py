@@ -164,7 +164,8 @@ class VoiceConverter:
     def target_voice(self, recordings: AudioLike | Sequence[AudioLike]) -> TargetVoice:
         """Recordings of the target speaker -> their d-vector and what the stages need of them (over the
         first 2 minutes of each recording): the median F0 of their voiced speech, their mel frames (with
-        content: their speech frames and those frames' content embeddings)."""
+        content: their speech frames and those frames' content embeddings). With a content model, the F0 is
+        taken from speech frames only (not from music or noise in the recording)."""
         dvector = self.embed_speaker(recordings)
         needs = self.needs
         if not needs:
@@ -174,21 +175,20 @@ class VoiceConverter:
         contours, mels, contents = [], [], []
         for r in recordings:  # one recording in memory at a time
             wav = peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit])  # as a source is
+            mel = self.front_end.wav_mel(wav) if "frames" in needs or self.content_model is not None else None
+            embedding, speech = self.content_model.features(mel) if self.content_model is not None else (None, None)
             if "f0" in needs:
-                contours.append(track_f0(wav))
+                contour = track_f0(wav)
+                contours.append(contour if speech is None else contour[speech.cpu().numpy()])
             if "frames" in needs:
-                mel = self.front_end.wav_mel(wav)
                 if "content" in needs:
-                    embedding, speech = self.content_model.features(mel)
-                    mel = mel[speech]
-                    contents.append(embedding[speech])
+                    mel, embedding = mel[speech], embedding[speech]
+                    contents.append(embedding)
                 mels.append(mel)
         f0 = median_f0(np.concatenate(contours)) if contours else None
-        if not sum(len(m) for m in mels):  # no speech frame found: the matching stage passes the mel through
-            return TargetVoice(dvector, f0)
-        return TargetVoice(
-            dvector, f0, reference_frames(mels) if mels else None, reference_frames(contents) if contents else None
-        )
+        frames = reference_frames(mels) if sum(len(m) for m in mels) else None  # None: no speech frame found
+        content = reference_frames(contents) if frames is not None and contents else None
+        return TargetVoice(dvector, f0, frames, content)
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).

@@ -196,7 +196,9 @@ def test_benchmark_prints_every_stage(tmp_path):
     batched = json.loads(out.read_text())["rtf_batched"][0]
     assert batched["batch"] == 2 and batched["networks + vocoder"] > 0
     stream = json.loads(out.read_text())["stream"][0]
-    assert 0 < stream["compute_median_ms"] <= stream["compute_max_ms"] and stream["latency_ms"] == pytest.approx(185.76, abs=0.01)
+    assert 0 < stream["compute_median_ms"] <= stream["compute_max_ms"] and stream["latency_ms"] == pytest.approx(
+        185.76, abs=0.01
+    )
 
 
 def test_training_throughput_benchmark():

@@ -190,3 +190,23 @@ def test_a_content_model_travels_in_the_model_directory_and_export_adds_one(matc
     assert all(torch.equal(v, before[k]) for k, v in loaded.model.state_dict().items())
     with pytest.raises(CheckpointError, match="content"):
         load_model_dir(with_config_section(out, tmp_path / "bad", "content", None), "cpu")
+
+
+class FirstHalfSpeaks(ContentModel):
+    """A stand-in content model that hears speech in the first half of every recording only."""
+
+    def features(self, mel):
+        return mel[:, :8].float(), torch.arange(len(mel)) < len(mel) // 2
+
+
+def test_with_a_content_model_the_targets_pitch_comes_from_its_speech_frames():
+    from mediumvc.stages import PitchStage
+
+    model = load_model_dir(save_tiny_model_with(PitchStage()), "cpu")
+    parts = model.model, load_hifigan(), make_speaker_encoder("resemblyzer"), "cpu"
+    reference = np.concatenate([voiced(1.5, f0=120.0), voiced(1.5, f0=300.0, seed=1)])  # a voice, then a tune
+    content = FirstHalfSpeaks(ContentModelConfig(channels=8, layers=1, embed_dim=8))
+    heard = VoiceConverter(*parts, stages=model.config.stages, content_model=content).target_voice(reference)
+    assert heard.f0 == pytest.approx(120.0, rel=0.03)
+    unheard = VoiceConverter(*parts, stages=model.config.stages).target_voice(reference)
+    assert unheard.f0 > 150.0  # without one, the tune counts
