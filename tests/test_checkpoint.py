@@ -92,3 +92,28 @@ def test_broken_directories(tmp_path):
     meta["model"] = load_config("cpu-small").to_dict()
     (mismatched / "config.json").write_text(json.dumps(meta))
     one_line("does not match config.json", mismatched)
+
+
+def test_onnx_export_runs_in_onnxruntime_like_pytorch(tiny_model_dir, tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    from mediumvc.checkpoint import load_model_dir
+    from mediumvc.onnx_export import export_onnx
+    from mediumvc.vocoder import load_hifigan
+
+    paths = export_onnx(tiny_model_dir, tmp_path / "onnx")
+    model = load_model_dir(tiny_model_dir).model
+    mel, dvector = torch.rand(1, 150, 80), torch.nn.functional.normalize(torch.randn(1, 256), dim=1)
+    networks = ort.InferenceSession(str(paths["networks"]), providers=["CPUExecutionProvider"])
+    (converted,) = networks.run(None, {"mel": mel.numpy(), "dvector": dvector.numpy()})
+    with torch.inference_mode():
+        np.testing.assert_allclose(converted, model(mel, dvector).numpy(), atol=1e-4)
+    log_mel = torch.randn(1, 80, 40) - 5.0
+    vocoder = ort.InferenceSession(str(paths["vocoder"]), providers=["CPUExecutionProvider"])
+    (wav,) = vocoder.run(None, {"log_mel": log_mel.numpy()})
+    with torch.inference_mode():
+        expected = load_hifigan()(log_mel).numpy()
+    assert wav.shape == (1, 1, 40 * 256)
+    np.testing.assert_allclose(wav, expected, atol=1e-4)
+    assert (tmp_path / "onnx" / "config.json").read_text() == (tiny_model_dir / "config.json").read_text()

@@ -50,6 +50,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=export)
 
+    p = sub.add_parser(
+        "export-onnx", help="a model directory's networks and vocoder as ONNX files (for onnxruntime and others)"
+    )
+    p.add_argument("out", help="folder to write networks.onnx, vocoder.onnx and config.json into")
+    p.add_argument("--model", "-m", help="model directory; default: the bundled model")
+    p.set_defaults(func=export_onnx)
+
 
 def create_model(args: argparse.Namespace) -> int:
     import torch
@@ -74,6 +81,14 @@ def create_model(args: argparse.Namespace) -> int:
         args.out, config, config.build(), dvector, info={"trained_steps": 0, "seed": args.seed}, card=card
     )
     print(f"wrote a randomly initialised model to {path}")
+    return 0
+
+
+def export_onnx(args: argparse.Namespace) -> int:
+    from mediumvc.onnx_export import export_onnx as run
+
+    for name, path in run(args.model, args.out).items():
+        print(f"wrote {path} ({name})")
     return 0
 
 
