@@ -44,6 +44,12 @@ def add_parser(sub) -> None:
     q.add_argument("--no-asr", action="store_true", help="skip the word error rates (pocketsphinx)")
     q.add_argument("--no-mos", action="store_true", help="skip DNSMOS")
     q.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    q.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="of the mediumvc method (auto: bf16 where the device computes it natively)",
+    )
     q.add_argument("--overwrite", action="store_true", help="write into a report folder that is not empty")
     add_encoder_options(q, "of the judge")
     q.set_defaults(func=conversions)
@@ -146,7 +152,9 @@ def conversions(args: argparse.Namespace) -> int:
         shutil.copyfile(Path(args.eer).parent / "eer.png", out / "eer.png")
         eer["plot"] = "eer.png"
     methods = {
-        name: make_method(name, model=args.model if name == "mediumvc" else None, device=args.device)
+        name: make_method(
+            name, model=args.model if name == "mediumvc" else None, device=args.device, precision=args.precision
+        )
         for name in args.methods
     }
     if any(p.output for p in pairs):
