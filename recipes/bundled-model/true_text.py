@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--exclude-texts", default=None)
     ap.add_argument("--work", default="/tmp/true_text")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="of the mediumvc method")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     exclude: set[str] = set()
@@ -82,7 +83,7 @@ def main() -> None:
     runs = [(m, d) for m in args.methods for d in (args.model if m == "mediumvc" else [None])]
     source_wer = None
     for method, model in runs:
-        converter = make_method(method, model=model, device="cpu")
+        converter = make_method(method, model=model, device="cpu", precision=args.precision)
         wers, cers = [], []
         for (_voice, text, target), src in zip(items, sources):
             speaker = converter.target_voice([target])
