@@ -6,6 +6,7 @@ random weights; `--model` times a real model directory instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import statistics
@@ -19,8 +20,6 @@ from mediumvc.audio import SAMPLE_RATE, load_audio
 from mediumvc.converter import VoiceConverter
 from mediumvc.runtime import cpu_has_native_bf16, resolve_device
 from mediumvc.samples import SOURCE
-from mediumvc.stages import StageContext
-from mediumvc.voice import TargetVoice
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
@@ -105,7 +104,10 @@ def _time_stages(vc: VoiceConverter, src: np.ndarray, target: np.ndarray, repeat
         "MediumVC": mediumvc,
     }
     voice = vc.target_voice(target)
-    context = StageContext(src, mel, TargetVoice(voice.dvector, voice.f0 or 150.0, voice.frames))
+    voice = dataclasses.replace(voice, f0=voice.f0 or 150.0)  # a speech-like target may read as unvoiced
+    context = vc.stage_context(src, mel, voice)
+    if "content" in vc.needs:  # the source's content embeddings, which the stages then share
+        stages["content"] = lambda: vc.stage_context(src, mel, voice)
     for stage in vc.stages:
         stages[stage.name] = lambda stage=stage: stage(converted, context)
     stages["vocoder"] = lambda: vc.vocode(converted)
@@ -281,6 +283,7 @@ def run_benchmark(
             stream_rows.append({"precision": precision, **_time_stream(vc, speech_like(stream_seconds), target)})
     names = (
         ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"]
+        + (["content"] if "content" in vc.needs else [])
         + [stage.name for stage in vc.stages]
         + ["vocoder", "end to end"]
     )

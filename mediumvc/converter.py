@@ -22,7 +22,7 @@ from mediumvc.errors import CheckpointError, MediumVCError
 from mediumvc.f0 import median_f0, track_f0
 from mediumvc.mel import MelFrontEnd
 from mediumvc.nets.mediumvc import MediumVC
-from mediumvc.runtime import autocast, check_precision, resolve_device
+from mediumvc.runtime import autocast, check_precision, resolve_device, single_threaded_blas
 from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder
 from mediumvc.speaker.base import MAX_REFERENCE_SECONDS, is_single_recording
 from mediumvc.stages import STAGES, Stage, StageContext
@@ -313,7 +313,8 @@ class VoiceConverter:
             (waveform (floor(N / 256) * 256,) float32, 22050): the same length as the source to a hop.
         """
         report = progress or (lambda fraction: None)
-        mels = self.source_and_converted_mels(
-            source, target, name=name, progress=lambda f: report(0.2 * f), pitch=pitch, transpose=transpose
-        )
-        return self.vocode(mels[1], progress=lambda f: report(0.2 + 0.8 * f)), SAMPLE_RATE
+        with single_threaded_blas():
+            mels = self.source_and_converted_mels(
+                source, target, name=name, progress=lambda f: report(0.2 * f), pitch=pitch, transpose=transpose
+            )
+            return self.vocode(mels[1], progress=lambda f: report(0.2 + 0.8 * f)), SAMPLE_RATE

@@ -23,6 +23,7 @@ from mediumvc.converter import VoiceConverter, overlapping_windows
 from mediumvc.errors import AudioError
 from mediumvc.f0 import median_f0, track_f0
 from mediumvc.files import atomic_write
+from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
 
 SEGMENT_SECONDS = 10.0
@@ -130,7 +131,8 @@ def convert_long(
                 tail = piece[keep:]
                 report(0.05 + 0.95 * (i + 1) / len(windows))
 
-    atomic_write(output, write)
+    with single_threaded_blas():
+        atomic_write(output, write)
     return total_frames * HOP_LENGTH
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from mediumvc.audio import HOP_LENGTH, PEAK, SAMPLE_RATE
 from mediumvc.errors import MediumVCError
 from mediumvc.f0 import track_f0
+from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
 
 VOCODER_CONTEXT = 8  # mel frames of left context for each chunk's vocoding
@@ -103,6 +104,14 @@ class StreamingConversion:
     def step(self, until: int, window_end: int, final: bool = False) -> np.ndarray:
         """Emit frames [emitted, until), seeing input frames up to `window_end`."""
         started = time.perf_counter()
+        with single_threaded_blas():
+            out = self.convert_window(until, window_end, final)
+        self.emitted = until
+        self.drop_old(until)
+        self.compute_seconds.append(time.perf_counter() - started)
+        return out
+
+    def convert_window(self, until: int, window_end: int, final: bool) -> np.ndarray:
         start = self.emitted - self.context
         wav = self.audio[(start - self.offset) * HOP_LENGTH : (window_end - self.offset) * HOP_LENGTH]
         wav = wav * (PEAK / self.peak)
@@ -118,11 +127,7 @@ class StreamingConversion:
         a = first - VOCODER_CONTEXT - STAGE_CONTEXT
         staged = self.vc.run_stages(converted[a:], context.frames(a, len(mel)))
         piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], VOCODER_CONTEXT * HOP_LENGTH)
-        out = self.crossfade(piece, (until - self.emitted) * HOP_LENGTH, final)
-        self.emitted = until
-        self.drop_old(until)
-        self.compute_seconds.append(time.perf_counter() - started)
-        return out
+        return self.crossfade(piece, (until - self.emitted) * HOP_LENGTH, final)
 
     def running_f0(self, new: np.ndarray) -> float | None:
         """Median F0 of the source's voiced frames so far, with the contour of the frames emitted now."""

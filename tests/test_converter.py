@@ -103,3 +103,29 @@ def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(native, monkeypat
     vc = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu")  # "auto" is the default
     assert vc.precision == expected and vc.vocoder.precision == expected
     assert runtime.check_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+def test_numpy_blas_runs_on_one_thread_while_converting(tiny_model_dir):
+    """Idle BLAS threads spin and take the cores torch needs: conversion keeps numpy's BLAS to one thread."""
+    import dataclasses
+
+    from threadpoolctl import threadpool_info
+
+    from mediumvc.stages import Stage
+
+    seen = []
+
+    @dataclasses.dataclass(frozen=True)
+    class Spy(Stage):
+        name = "spy"
+
+        def __call__(self, mel, context):
+            seen.append(set(blas_threads()))
+            return mel
+
+    blas_threads = lambda: [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    vc = VoiceConverter.from_pretrained(tiny_model_dir, device="cpu")
+    vc.stages = (Spy(),)
+    before = blas_threads()
+    vc.convert(voiced(1.0), vc.embed_speaker(voiced(1.0, f0=200.0)))
+    assert seen == [{1}] and blas_threads() == before  # one thread inside, the caller's setting after
