@@ -95,7 +95,6 @@ class VoiceConverter:
         self.model = model.eval().to(self.device)
         self.speaker_encoder = speaker_encoder.to(self.device)
         self.stages = tuple(stages)
-        self.needs = frozenset().union(*(stage.needs for stage in self.stages))
         if "content" in self.needs and content_model is None:
             raise MediumVCError(
                 "a stage matches by content but the model has no content model: export the model with "
@@ -144,6 +143,11 @@ class VoiceConverter:
             content_model=loaded.content,
             **kwargs,
         )
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What the stages need gathered: "f0" and "frames" of the target, "content" (see `Stage`)."""
+        return frozenset().union(*(stage.needs for stage in self.stages))
 
     @property
     def precision(self) -> str:
