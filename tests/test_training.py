@@ -38,20 +38,20 @@ def store(tmp_path_factory, speech) -> Path:
     return out
 
 
+def tiny_singlevc(store) -> list[str]:
+    """The `--set` values of a tiny SingleVC run on the store's p225."""
+    return [
+        f"data.store={store}",
+        "data.speakers=[p225]",
+        "data.batch_size=2",
+        "data.crop_frames=48",
+        "data.val_items=1",
+        "model=tiny",
+    ]
+
+
 def singlevc_config(store, *extra):
-    return load_train_config(
-        None,
-        [
-            f"data.store={store}",
-            "data.speakers=[p225]",
-            "data.batch_size=2",
-            "data.crop_frames=48",
-            "data.val_items=1",
-            "model=tiny",
-            *STEPS,
-            *extra,
-        ],
-    )
+    return load_train_config(None, [*tiny_singlevc(store), *STEPS, *extra])
 
 
 def train_command(store, out) -> list[str]:
@@ -65,12 +65,7 @@ def train_command(store, out) -> list[str]:
         "--out",
         str(out),
         "--set",
-        f"data.store={store}",
-        "data.speakers=[p225]",
-        "data.batch_size=2",
-        "data.crop_frames=48",
-        "data.val_items=1",
-        "model=tiny",
+        *tiny_singlevc(store),
     ]
 
 

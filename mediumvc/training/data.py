@@ -134,6 +134,13 @@ def _crop(length: int, crop: int | None, rng: np.random.Generator) -> slice:
     return slice(start, start + crop)
 
 
+def padded(mels: list[np.ndarray], frames: int) -> torch.Tensor:
+    """(T_i, 80) mels -> (B, frames, 80) float32, zero-padded at the end (0 = silence in the normalised domain)."""
+    return torch.stack(
+        [torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, frames - len(x))) for x in mels]
+    )
+
+
 def collate(
     inputs: list[np.ndarray],
     targets: list[np.ndarray],
@@ -143,9 +150,7 @@ def collate(
     """Zero-pad to the longest (0 = silence in the normalised domain); mask True at padding."""
     lengths = torch.tensor([len(x) for x in inputs])
     t = int(lengths.max())
-    pad = lambda xs: torch.stack(
-        [torch.nn.functional.pad(torch.from_numpy(x.astype(np.float32)), (0, 0, 0, t - len(x))) for x in xs]
-    )
+    pad = lambda xs: padded(xs, t)
     batch = {
         "input": pad(inputs),
         "target": pad(targets),
@@ -264,8 +269,12 @@ class BatchStream(IndexedBatches):
         for _ in range(n):
             mel = items[int(rng.integers(len(items)))]["mel"]
             crops.append(mel[_crop(len(mel), self.crop, rng)])
-        part = collate(crops, crops, [np.zeros(1)] * n)
-        return {"foreign": part["input"], "foreign_lengths": part["lengths"], "foreign_mask": part["mask"]}
+        lengths = torch.tensor([len(x) for x in crops])
+        return {
+            "foreign": padded(crops, int(lengths.max())),
+            "foreign_lengths": lengths,
+            "foreign_mask": torch.arange(int(lengths.max()))[None, :] >= lengths[:, None],
+        }
 
 
 def online_psdr(config: DataConfig, task: str) -> tuple[str, int, int] | None:
