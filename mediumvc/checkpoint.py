@@ -28,6 +28,7 @@ from mediumvc.nets.blocks import fold_weight_norm, fold_weight_norm_state
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
 from mediumvc.speaker.dvector import DVector, DVectorConfig
+from mediumvc.vocoder.istft import ISTFTVocoder, ISTFTVocoderConfig
 
 FORMAT = "mediumvc-model"
 FORMAT_VERSION = 1
@@ -45,6 +46,7 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     content: ContentModel | None = None  # eval mode
+    fast_vocoder: ISTFTVocoder | None = None  # eval mode
 
 
 def _plain_state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -59,13 +61,15 @@ def save_model_dir(
     dvector: DVector | None = None,
     *,
     content: ContentModel | None = None,
+    fast_vocoder: ISTFTVocoder | None = None,
     info: dict[str, Any] | None = None,
     card: str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a model directory. An existing one at `path` is replaced only once the new one is complete.
 
-    content: the content model to ship (the config's `content` is set to its sizes).
+    content / fast_vocoder: the content model and the fast vocoder to ship (the config's `content` and
+        `fast_vocoder` are set to their sizes).
     dtype: storage precision (float16/bfloat16 halve the size; weights load back as float32).
     """
     path = Path(path)
@@ -74,11 +78,12 @@ def save_model_dir(
         if dvector is None:
             raise ValueError("config.speaker_encoder is 'dvector' but no DVector was given to save")
         state.update({f"dvector.{k}": v.to(dtype).contiguous() for k, v in dvector.state_dict().items()})
-    if content is not None:
-        config = dataclasses.replace(config, content=content.config)
-        state.update({f"content.{k}": v.to(dtype).contiguous() for k, v in content.state_dict().items()})
-    elif config.content is not None:
-        raise ValueError("config.content is set but no content model was given to save")
+    for name, part in (("content", content), ("fast_vocoder", fast_vocoder)):
+        if part is not None:
+            config = dataclasses.replace(config, **{name: part.config})
+            state.update({f"{name}.{k}": v.to(dtype).contiguous() for k, v in part.state_dict().items()})
+        elif getattr(config, name) is not None:
+            raise ValueError(f"config.{name} is set but no {name} network was given to save")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": config.to_dict(), "info": info or {}}
     return _write_dir(path, state, meta, card)
 
@@ -182,8 +187,7 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
             f"{weights} is truncated or corrupt ({str(e).splitlines()[0][:120]}): re-export or re-download it"
         ) from None
     dvector_state = {k[len("dvector.") :]: v for k, v in state.items() if k.startswith("dvector.")}
-    content_state = {k[len("content.") :]: v for k, v in state.items() if k.startswith("content.")}
-    net_state = {k: v for k, v in state.items() if not k.startswith(("dvector.", "content."))}
+    net_state = {k: v for k, v in state.items() if not k.startswith(("dvector.", "content.", "fast_vocoder."))}
     model = config.build()
     _load_into(model, fold_weight_norm_state(net_state), str(weights))
     dvector = None
@@ -194,26 +198,35 @@ def load_model_dir(path: str | os.PathLike, device: str | torch.device = "cpu") 
         raise CheckpointError(
             f"{weights} holds d-vector weights but {CONFIG_FILE} says speaker_encoder is {config.speaker_encoder!r}"
         )
-    content = None
-    if config.content is not None:
-        content = ContentModel(config.content)
-        _load_into(content, content_state, f"{weights} (content.*)")
-        content.eval().to(device)
-    elif content_state:
-        raise CheckpointError(f"{weights} holds content-model weights but {CONFIG_FILE} has no 'content' section")
+    content = _optional_part(state, "content", config.content, ContentModel, weights, device)
+    fast_vocoder = _optional_part(state, "fast_vocoder", config.fast_vocoder, ISTFTVocoder, weights, device)
     fold_weight_norm(model)
     model.eval().to(device)
     if dvector is not None:
         dvector.eval().to(device)
-    return LoadedModel(config, model, dvector, meta.get("info", {}), path, content)
+    return LoadedModel(config, model, dvector, meta.get("info", {}), path, content, fast_vocoder)
 
 
-# -- one network on its own: a trained SingleVC (MediumVC training loads it), d-vector or content model ---------
+def _optional_part(state: dict, name: str, sizes, net_cls, weights: Path, device) -> nn.Module | None:
+    """The network stored under `name.` in a model directory's weights, built from the config's `name`
+    section; None when the config has none (then the weights must hold none either)."""
+    part_state = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(f"{name}.")}
+    if sizes is None:
+        if part_state:
+            raise CheckpointError(f"{weights} holds {name} weights but {CONFIG_FILE} has no '{name}' section")
+        return None
+    net = net_cls(sizes)
+    _load_into(net, part_state, f"{weights} ({name}.*)")
+    return net.eval().to(device)
+
+
+# -- one network on its own: a trained SingleVC (MediumVC training loads it), d-vector, content model or vocoder --
 
 _PARTS = {  # kind -> (format name, config class, network class)
     "singlevc": ("mediumvc-singlevc", SingleVCConfig, SingleVC),
     "dvector": ("mediumvc-dvector", DVectorConfig, DVector),
     "content": ("mediumvc-content", ContentModelConfig, ContentModel),
+    "vocoder": ("mediumvc-vocoder", ISTFTVocoderConfig, ISTFTVocoder),
 }
 
 
@@ -227,7 +240,7 @@ class LoadedPart:
 def save_part_dir(
     path: str | os.PathLike, kind: str, config, state: dict[str, torch.Tensor], *, info: dict | None = None
 ) -> Path:
-    """Write one network (`kind`: singlevc, dvector or content) as config.json + model.safetensors."""
+    """Write one network (`kind`: singlevc, dvector, content or vocoder) as config.json + model.safetensors."""
     fmt, _, net_cls = _PARTS[kind]
     net = net_cls(config)
     _load_into(net, fold_weight_norm_state(state), f"{kind} weights")

@@ -17,6 +17,7 @@ from mediumvc.nets.mediumvc import MediumVC, MediumVCConfig
 from mediumvc.nets.singlevc import SingleVC, SingleVCConfig
 from mediumvc.speaker.dvector import DVectorConfig
 from mediumvc.stages import STAGES, Stage, stage_from_dict
+from mediumvc.vocoder.istft import ISTFTVocoderConfig
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 SPEAKER_ENCODERS = ("resemblyzer", "dvector")
@@ -34,6 +35,8 @@ class ModelConfig:
         empty = the networks' output as is. Not part of the networks: changing them needs no retraining.
     content: sizes of the content model (`mediumvc.content`) the stages that match by content use; its
         weights live in the same model.safetensors under `content.`. None = no content model.
+    fast_vocoder: sizes of our fast vocoder (`mediumvc.vocoder.istft`), offered beside the default one; its
+        weights live in the same model.safetensors under `fast_vocoder.`. None = not shipped.
     """
 
     mediumvc: MediumVCConfig = field(default_factory=MediumVCConfig)
@@ -43,6 +46,7 @@ class ModelConfig:
     vocoder: str = "hifigan-universal"
     stages: tuple[Stage, ...] = ()
     content: ContentModelConfig | None = None
+    fast_vocoder: ISTFTVocoderConfig | None = None
 
     def __post_init__(self) -> None:
         if self.speaker_encoder not in SPEAKER_ENCODERS:
@@ -75,6 +79,7 @@ class ModelConfig:
             "singlevc": SingleVCConfig,
             "dvector": DVectorConfig,
             "content": ContentModelConfig,
+            "fast_vocoder": ISTFTVocoderConfig,
         }
         raw = _stages_listed(raw)
         _check_keys(raw, {f.name for f in fields(cls)}, "model config")

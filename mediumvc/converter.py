@@ -27,13 +27,14 @@ from mediumvc.speaker import SpeakerEncoder, make_speaker_encoder
 from mediumvc.speaker.base import MAX_REFERENCE_SECONDS, is_single_recording
 from mediumvc.stages import STAGES, Stage, StageContext
 from mediumvc.stages.match import reference_frames
-from mediumvc.vocoder import HiFiGANGenerator, MelVocoder, load_hifigan
+from mediumvc.vocoder import MelVocoder, Vocoder, load_hifigan
 from mediumvc.voice import TargetVoice
 
 if TYPE_CHECKING:
     from mediumvc.streaming import StreamSettings
 
 BUNDLED_MODEL = Path(__file__).parent / "pretrained" / "default"
+VOCODERS = ("default", "fast")  # the model directory's vocoder, or the fast one it ships
 FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH
 Target = TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]
 Progress = Callable[[float], None]
@@ -63,7 +64,7 @@ class VoiceConverter:
 
     Args:
         model: MediumVC (with its SingleVC) in eval mode.
-        vocoder: HiFi-GAN generator for 22.05 kHz log-mels.
+        vocoder: a generator for 22.05 kHz log-mels (`mediumvc.vocoder`).
         speaker_encoder: the encoder the model was trained with.
         device: where everything runs.
         precision: "auto" (bf16 where the device computes it natively: GPUs, CPUs with AVX-512 BF16 or AMX;
@@ -79,7 +80,7 @@ class VoiceConverter:
     def __init__(
         self,
         model: MediumVC,
-        vocoder: HiFiGANGenerator,
+        vocoder: Vocoder,
         speaker_encoder: SpeakerEncoder,
         device: str | torch.device = "cpu",
         precision: str = "auto",
@@ -110,11 +111,14 @@ class VoiceConverter:
         device: str | torch.device = "auto",
         precision: str = "auto",
         without: Iterable[str] = (),
+        vocoder: str = "default",
         **kwargs,
     ) -> VoiceConverter:
         """Load a model directory (config.json + model.safetensors); None = the bundled model.
 
         without: names of the model's post-network stages to leave out (e.g. ("pitch",)).
+        vocoder: "default" (the directory's `vocoder`, HiFi-GAN V1 unless it names another) or "fast" (the fast
+            vocoder it ships, if it ships one).
         """
         without = set(without)
         unknown = sorted(without - set(STAGES))
@@ -127,15 +131,27 @@ class VoiceConverter:
                     "(train one, or make a random one with `mediumvc create-model` to test the pipeline)"
                 )
             path = BUNDLED_MODEL
+        if vocoder not in VOCODERS:
+            raise MediumVCError(f"unknown vocoder {vocoder!r}: choose one of {', '.join(VOCODERS)}")
         device = resolve_device(device)
         loaded = load_model_dir(path, device)
         config = loaded.config
-        vocoder = load_hifigan() if config.vocoder == "hifigan-universal" else load_hifigan(Path(path) / config.vocoder)
+        if vocoder == "fast":
+            if loaded.fast_vocoder is None:
+                raise MediumVCError(
+                    f"the model directory {path} ships no fast vocoder: use the default vocoder, or export the model "
+                    "with --fast-vocoder DIR"
+                )
+            generator = loaded.fast_vocoder
+        elif config.vocoder == "hifigan-universal":
+            generator = load_hifigan()
+        else:
+            generator = load_hifigan(Path(path) / config.vocoder)
         encoder = make_speaker_encoder(config.speaker_encoder, loaded.dvector, device)
         stages = [stage for stage in config.stages if stage.name not in without]
         return cls(
             loaded.model,
-            vocoder,
+            generator,
             encoder,
             device=device,
             precision=precision,

@@ -20,6 +20,16 @@ def add_runtime_options(p: argparse.ArgumentParser, device: str = "auto", precis
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 
 
+def add_vocoder_option(p: argparse.ArgumentParser) -> None:
+    """--vocoder."""
+    p.add_argument(
+        "--vocoder",
+        default="default",
+        choices=["default", "fast"],
+        help="default: the model's vocoder (HiFi-GAN V1); fast: the fast vocoder a model directory may ship",
+    )
+
+
 def apply_threads(args: argparse.Namespace) -> None:
     if getattr(args, "threads", None):
         import torch

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mediumvc.cli.common import add_runtime_options, apply_threads
+from mediumvc.cli.common import add_runtime_options, add_vocoder_option, apply_threads
 from mediumvc.errors import MediumVCError
 from mediumvc.stages import STAGES
 
@@ -57,6 +57,7 @@ def add_parser(sub) -> None:
         help="the output's pitch level: the target's (default) or the source's own (singing, same-range voices)",
     )
     p.add_argument("--transpose", type=float, default=0.0, metavar="N", help="semitones on top of --pitch (-24..24)")
+    add_vocoder_option(p)
     add_runtime_options(p)
     p.set_defaults(func=run)
 
@@ -83,11 +84,14 @@ def make_converter(args: argparse.Namespace):
             precision=args.precision,
             max_seconds=args.max_seconds,
             without=args.without or (),
+            vocoder=args.vocoder,
         )
     from mediumvc.evaluation.baselines import make_baseline
 
-    if args.model is not None:
-        raise MediumVCError(f"--model is for the mediumvc method; the {args.method} baseline takes none")
+    if args.model is not None or args.vocoder != "default":
+        raise MediumVCError(
+            f"--model and --vocoder are for the mediumvc method; the {args.method} baseline takes neither"
+        )
     return make_baseline(args.method, device=args.device)
 
 

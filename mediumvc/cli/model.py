@@ -21,7 +21,7 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "checkpoint",
         help="a training checkpoint (.ckpt) from `mediumvc train`, or a model directory to write again with "
-        "other stages or a content model",
+        "other stages, a content model or a fast vocoder",
     )
     p.add_argument("out", help="model directory to write")
     p.add_argument(
@@ -46,6 +46,11 @@ def add_parsers(sub) -> None:
         "--content-model",
         metavar="DIR",
         help="ship this content model (from recipes/content-model), which `--match ... CONTENT` above 0 needs",
+    )
+    p.add_argument(
+        "--fast-vocoder",
+        metavar="DIR",
+        help="ship this fast vocoder (from recipes/fast-vocoder), offered as `--vocoder fast` beside the default",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=export)
@@ -106,7 +111,13 @@ def export(args: argparse.Namespace) -> int:
         raise MediumVCError(str(e)) from None
     dtype = torch.float16 if args.dtype == "fp16" else torch.float32
     out = export_checkpoint(
-        args.checkpoint, args.out, dtype=dtype, card=card, stages=stages or None, content=args.content_model
+        args.checkpoint,
+        args.out,
+        dtype=dtype,
+        card=card,
+        stages=stages or None,
+        content=args.content_model,
+        fast_vocoder=args.fast_vocoder,
     )
     print(f"exported {out}")
     return 0

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from mediumvc.cli.common import add_runtime_options, apply_threads
+from mediumvc.cli.common import add_runtime_options, add_vocoder_option, apply_threads
 from mediumvc.errors import MediumVCError
 
 
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--context", type=float, default=1.5, help="seconds of past audio the networks see (default 1.5)")
     p.add_argument("--pitch", default="target", choices=["target", "source"], help="as for `convert`")
     p.add_argument("--transpose", type=float, default=0.0, metavar="N", help="semitones on top of --pitch")
+    add_vocoder_option(p)
     add_runtime_options(p, device="cpu")
     p.set_defaults(func=run)
 
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     apply_threads(args)
     from mediumvc.converter import VoiceConverter
 
-    converter = VoiceConverter.from_pretrained(args.model, device=args.device, precision=args.precision)
+    converter = VoiceConverter.from_pretrained(
+        args.model, device=args.device, precision=args.precision, vocoder=args.vocoder
+    )
     voice = converter.target_voice(args.target)
     pitch = {"pitch": args.pitch, "transpose": args.transpose}
     print(

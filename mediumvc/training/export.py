@@ -45,17 +45,22 @@ def export(
     card: str | None = None,
     stages: Sequence[Stage] | None = None,
     content: str | Path | None = None,
+    fast_vocoder: str | Path | None = None,
 ) -> Path:
     """A training checkpoint, or a model directory, -> an inference directory (weights only, weight norm folded).
     `dtype` float16 halves the files (MediumVC models only; weights load back as float32).
     `stages`: the post-network stages to list in a MediumVC model's config, in order (no retraining needed).
-    `content`: a content-model directory (recipes/content-model) to ship, for stages that match by content."""
+    `content`: a content-model directory (recipes/content-model) to ship, for stages that match by content.
+    `fast_vocoder`: a fast-vocoder directory (recipes/fast-vocoder) to offer beside the default vocoder."""
     from mediumvc.checkpoint import load_part_dir, save_model_dir, save_part_dir
 
     path = Path(checkpoint)
-    content_model = load_part_dir(content, "content").net if content else None
+    parts = {
+        "content": load_part_dir(content, "content").net if content else None,
+        "fast_vocoder": load_part_dir(fast_vocoder, "vocoder").net if fast_vocoder else None,
+    }
     if path.is_dir():
-        return _reexport(path, out_dir, dtype, card, stages, content_model)
+        return _reexport(path, out_dir, dtype, card, stages, parts)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file or model directory")
     ckpt = read_training_checkpoint(path)
@@ -83,19 +88,22 @@ def export(
 
         speaker = DVector(model_cfg.dvector)
         speaker.load_state_dict(net_state(ckpt, "speaker_net."))
-    return save_model_dir(out_dir, model_cfg, net, speaker, content=content_model, info=info, dtype=dtype, card=card)
+    return save_model_dir(out_dir, model_cfg, net, speaker, **parts, info=info, dtype=dtype, card=card)
 
 
-def _reexport(model_dir: Path, out_dir, dtype, card, stages, content_model) -> Path:
-    """A model directory written again with other stages, another content model or storage precision; its
-    card stays unless another is given."""
+def _reexport(model_dir: Path, out_dir, dtype, card, stages, parts: dict) -> Path:
+    """A model directory written again with other stages, another content model or fast vocoder, or another
+    storage precision; what is not replaced stays, the card too unless another is given."""
     from mediumvc.checkpoint import CARD_FILE, load_model_dir, save_model_dir
 
     loaded = load_model_dir(model_dir)
     config = loaded.config if stages is None else dataclasses.replace(loaded.config, stages=tuple(stages))
-    content_model = content_model or loaded.content
+    parts = {
+        "content": parts["content"] or loaded.content,
+        "fast_vocoder": parts["fast_vocoder"] or loaded.fast_vocoder,
+    }
     if card is None and (model_dir / CARD_FILE).is_file():
         card = (model_dir / CARD_FILE).read_text()
     return save_model_dir(
-        out_dir, config, loaded.model, loaded.dvector, content=content_model, info=loaded.info, dtype=dtype, card=card
+        out_dir, config, loaded.model, loaded.dvector, **parts, info=loaded.info, dtype=dtype, card=card
     )

@@ -1,4 +1,4 @@
-"""`MelVocoder`: normalised mel -> waveform with a HiFi-GAN generator, in pieces for bounded memory."""
+"""`MelVocoder`: normalised mel -> waveform with a generator (`Vocoder`), in pieces for bounded memory."""
 
 from __future__ import annotations
 
@@ -10,16 +10,12 @@ import torch
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.mel import denormalize_mel
 from mediumvc.runtime import autocast, check_precision, resolve_device
-from mediumvc.vocoder.hifigan import HiFiGANGenerator
-
-# HiFi-GAN V1 sees about 13 mel frames to each side; vocoding pieces with 16 frames of context on both
-# sides makes the joins match whole-utterance vocoding (tested: SNR > 30 dB).
-CONTEXT_FRAMES = 16
+from mediumvc.vocoder.base import Vocoder
 
 
 class MelVocoder:
     """Args:
-    generator: HiFi-GAN generator for 22.05 kHz log-mels.
+    generator: a generator for 22.05 kHz log-mels (HiFi-GAN, or our fast `ISTFTVocoder`).
     device: where it runs.
     precision: "fp32" or "bf16" (autocast; fast on GPUs and on CPUs with AVX-512 BF16/AMX).
     chunk_seconds: longer mels are vocoded in pieces of this length, each with context on both sides.
@@ -27,7 +23,7 @@ class MelVocoder:
 
     def __init__(
         self,
-        generator: HiFiGANGenerator,
+        generator: Vocoder,
         device: str | torch.device = "cpu",
         precision: str = "fp32",
         chunk_seconds: float = 8.0,
@@ -36,7 +32,7 @@ class MelVocoder:
         self.precision = check_precision(precision, self.device)
         self.generator = generator.eval().to(self.device)
         if self.device.type == "cpu":
-            self.generator.use_2d_channels_last()  # about 1.6x faster with oneDNN on CPU
+            self.generator.for_cpu()
         self.chunk_frames = max(32, int(chunk_seconds * SAMPLE_RATE / HOP_LENGTH))
 
     @torch.inference_mode()
@@ -56,7 +52,7 @@ class MelVocoder:
         `progress(fraction)` is called after each piece (for progress bars on long inputs); `chunk_frames`
         overrides the piece length (shorter pieces: less memory, a little more time)."""
         log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)  # (1, 80, T)
-        total, size, context = log_mel.shape[-1], chunk_frames or self.chunk_frames, CONTEXT_FRAMES
+        total, size, context = log_mel.shape[-1], chunk_frames or self.chunk_frames, self.generator.context_frames
         out = np.empty(total * HOP_LENGTH, dtype=np.float32)  # filled in place: no second copy of long outputs
         # Pieces of equal size (the last one moved back to end at T) keep oneDNN to a few shapes.
         starts = sorted({min(s, max(0, total - size)) for s in range(0, total, size)})

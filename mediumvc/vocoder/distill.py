@@ -1,0 +1,230 @@
+"""Training `ISTFTVocoder` by distillation: it learns to make the waveform HiFi-GAN V1 makes from the same mel.
+
+The data is a folder of `<id>.npz` items (mel (T, 80) float16, normalised; wav (T * 256,) float16: the
+teacher's waveform of that mel) and `index.tsv` (id, speaker, kind, frames, split; split "val" = held out), as
+`recipes/fast-vocoder/prepare.py` writes it. Each crop is vocoded with `margin` frames on both sides and the
+loss is taken on its middle, so the student learns from frames that saw as much context as at inference.
+Checkpoints are written atomically and a run resumes exactly: a batch is a function of (seed, step).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
+from mediumvc.errors import MediumVCError
+from mediumvc.files import atomic_write
+from mediumvc.mel import MelSpectrogram, denormalize_mel
+from mediumvc.vocoder.istft import ISTFTVocoder, ISTFTVocoderConfig
+
+CHECKPOINT = "last.pt"
+RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))  # (n_fft, hop) of the multi-resolution STFT loss
+
+
+@dataclass
+class DistillConfig:
+    """crop / margin: frames scored per crop and frames of context on each side of it.
+    Loss weights: spectral convergence + log-magnitude over three STFT resolutions (`stft`), L1 of the log-mel
+    (`mel`), and L1 of the complex 1024-point STFT (`complex`), which asks for the teacher's phase too."""
+
+    model: ISTFTVocoderConfig = field(default_factory=ISTFTVocoderConfig)
+    steps: int = 50000
+    batch: int = 16
+    crop: int = 48
+    margin: int = 8
+    lr: float = 5e-4
+    warmup: int = 500
+    stft: float = 1.0
+    mel: float = 1.0
+    complex: float = 0.5
+    ckpt_every: int = 250
+    eval_every: int = 1000
+    eval_items: int = 16
+    seed: int = 0
+
+
+@dataclass(eq=False)
+class Item:
+    speaker: str
+    kind: str
+    mel: np.ndarray  # (T, 80) float16, normalised
+    wav: np.ndarray  # (T * 256,) float16, the teacher's
+
+
+def load_items(data: str | Path) -> tuple[list[Item], list[Item]]:
+    """(training items, held-out items) of a prepared folder."""
+    index = Path(data) / "index.tsv"
+    if not index.is_file():
+        raise MediumVCError(f"{data} holds no index.tsv: run recipes/fast-vocoder/prepare.py first")
+    train, held = [], []
+    with index.open(newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            path = Path(data) / f"{row['id']}.npz"
+            if not path.is_file():
+                continue
+            with np.load(path, allow_pickle=False) as z:
+                item = Item(row["speaker"], row["kind"], z["mel"], z["wav"])
+            if len(item.wav) != len(item.mel) * HOP_LENGTH:
+                raise MediumVCError(f"{path}: {len(item.mel)} mel frames need {len(item.mel) * HOP_LENGTH} samples")
+            (held if row["split"] == "val" else train).append(item)
+    return train, held
+
+
+def make_batch(items: list[Item], config: DistillConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, crop + 2 * margin, 80) normalised mels and (B, crop * 256) teacher samples of their middles."""
+    rng = np.random.default_rng([config.seed, step])
+    span = config.crop + 2 * config.margin
+    mels, wavs = [], []
+    for i in rng.integers(0, len(items), size=config.batch):
+        item = items[i]
+        start = int(rng.integers(0, max(1, len(item.mel) - span + 1)))
+        mel = np.zeros((span, item.mel.shape[1]), np.float32)  # 0 = silence on the normalised scale
+        piece = item.mel[start : start + span]
+        mel[: len(piece)] = piece
+        wav = np.zeros(config.crop * HOP_LENGTH, np.float32)
+        a = (start + config.margin) * HOP_LENGTH
+        piece = item.wav[a : a + len(wav)]
+        wav[: len(piece)] = piece
+        mels.append(mel)
+        wavs.append(wav)
+    return torch.from_numpy(np.stack(mels)), torch.from_numpy(np.stack(wavs))
+
+
+def _stft(wav: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    window = torch.hann_window(n_fft, device=wav.device)
+    return torch.stft(wav, n_fft, hop, n_fft, window, return_complex=True)
+
+
+class DistillLoss(torch.nn.Module):
+    """Student and teacher waveforms (B, N) -> the weighted loss and its terms."""
+
+    def __init__(self, config: DistillConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.mel = MelSpectrogram()
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        c = self.config
+        terms = {"stft": pred.new_zeros(()), "mel": pred.new_zeros(()), "complex": pred.new_zeros(())}
+        for n_fft, hop in RESOLUTIONS:
+            p, t = _stft(pred, n_fft, hop), _stft(target, n_fft, hop)
+            pm, tm = p.abs().clamp_min(1e-5), t.abs().clamp_min(1e-5)
+            convergence = torch.linalg.norm(tm - pm) / torch.linalg.norm(tm).clamp_min(1e-5)
+            terms["stft"] = terms["stft"] + (convergence + F.l1_loss(pm.log(), tm.log())) / len(RESOLUTIONS)
+            if n_fft == 1024:
+                terms["complex"] = F.l1_loss(torch.view_as_real(p), torch.view_as_real(t))
+        terms["mel"] = F.l1_loss(self.mel(pred), self.mel(target))
+        total = c.stft * terms["stft"] + c.mel * terms["mel"] + c.complex * terms["complex"]
+        return total, {k: round(float(v.detach()), 4) for k, v in terms.items()}
+
+
+def student_wave(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> torch.Tensor:
+    """Normalised mels (B, T, 80) -> the student's samples (B, (T - 2 * margin) * 256) of the middle frames."""
+    wav = model(denormalize_mel(mel).transpose(1, 2))[:, 0]
+    return wav[:, margin * HOP_LENGTH : wav.shape[1] - margin * HOP_LENGTH]
+
+
+@torch.inference_mode()
+def evaluate(model: ISTFTVocoder, items: list[Item], loss: DistillLoss) -> dict[str, float | None]:
+    """Whole held-out items: the loss against the teacher and PESQ-wb against it (None without `pesq`)."""
+    model.eval()
+    losses, scores = [], []
+    for item in items:
+        mel = torch.from_numpy(item.mel.astype(np.float32)).unsqueeze(0)
+        pred = student_wave(model, mel, 0)
+        target = torch.from_numpy(item.wav.astype(np.float32)).unsqueeze(0)
+        losses.append(loss(pred, target)[0].item())
+        scores.append(pesq_wb(target[0].numpy(), pred[0].numpy()))
+    scores = [s for s in scores if s is not None]
+    return {
+        "val_loss": round(float(np.mean(losses)), 4) if losses else None,
+        "pesq": round(float(np.mean(scores)), 3) if scores else None,
+    }
+
+
+def pesq_wb(reference: np.ndarray, degraded: np.ndarray) -> float | None:
+    """PESQ-wb of `degraded` against `reference` (22.05 kHz, resampled to 16 kHz); None without the packages
+    or for audio PESQ cannot score (e.g. no speech)."""
+    try:
+        import librosa
+        from pesq import pesq
+    except ImportError:
+        return None
+    to16 = lambda y: librosa.resample(y.astype(np.float32), orig_sr=SAMPLE_RATE, target_sr=16000)
+    try:
+        return float(pesq(16000, to16(reference), to16(degraded), "wb"))
+    except Exception:  # pesq raises its own errors for silent or too-short audio
+        return None
+
+
+def _lr_factor(step: int, config: DistillConfig) -> float:
+    """Linear warm-up, then a cosine decay to a tenth at the last step (a plain float: checkpoints load weights-only)."""
+    progress = min(1.0, step / config.steps)
+    return min(1.0, (step + 1) / config.warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+
+
+def distill(
+    data: str | Path, out: str | Path, config: DistillConfig = DistillConfig(), log=print, until: int | None = None
+) -> Path:
+    """Train (or resume from OUT/last.pt) to `config.steps`, or pause at step `until`; returns the checkpoint.
+    OUT/log.jsonl gets one line per evaluation."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_items, held = load_items(data)
+    if not train_items:
+        raise MediumVCError(f"{data}: no training items (every item is held out, or the folder is empty)")
+    span = config.crop + 2 * config.margin
+    if not any(len(item.mel) >= span for item in train_items):
+        raise MediumVCError(f"{data}: no item has {span} frames; lower crop or margin")
+    held = held[: config.eval_items]
+    torch.manual_seed(config.seed)  # the initial weights depend on the seed only
+    model = ISTFTVocoder(config.model)
+    loss_fn = DistillLoss(config)
+    optim = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
+    step = 0
+    ckpt = out / CHECKPOINT
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        step = int(state["step"])
+        log(f"resumed at step {step}")
+    t0 = time.time()
+    stop = config.steps if until is None else min(until, config.steps)
+    while step < stop:
+        model.train()
+        mel, target = make_batch(train_items, config, step)
+        loss, terms = loss_fn(student_wave(model, mel, config.margin), target)
+        optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optim.step()
+        sched.step()
+        step += 1
+        if step % config.ckpt_every == 0 or step == stop:
+            snapshot = {
+                "model": model.state_dict(),
+                "optim": optim.state_dict(),
+                "sched": sched.state_dict(),
+                "step": step,
+                "config": json.dumps(dataclasses.asdict(config)),
+            }
+            atomic_write(ckpt, lambda tmp, s=snapshot: torch.save(s, tmp))
+        if step % config.eval_every == 0 or step == config.steps:
+            row = {"step": step, **terms, "seconds": round(time.time() - t0, 1), **evaluate(model, held, loss_fn)}
+            with (out / "log.jsonl").open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            log(json.dumps(row))
+    return ckpt

@@ -1,0 +1,130 @@
+"""The fast vocoder: its inverse STFT, pieces that join, distillation from HiFi-GAN V1, and shipping it in a
+model directory as `--vocoder fast`."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import voiced
+from mediumvc.checkpoint import load_model_dir, save_part_dir
+from mediumvc.converter import VoiceConverter
+from mediumvc.errors import CheckpointError, MediumVCError
+from mediumvc.mel import MelSpectrogram, framed, normalize_mel
+from mediumvc.training.export import export
+from mediumvc.vocoder import ISTFTVocoder, ISTFTVocoderConfig, MelVocoder
+from mediumvc.vocoder.distill import DistillConfig, distill, load_items
+from mediumvc.vocoder.istft import overlap_add
+
+TINY = ISTFTVocoderConfig(dim=32, intermediate=64, layers=2)
+
+
+def test_inverse_stft_rebuilds_a_signal_from_its_frames_on_the_mel_grid():
+    # The frames the mel front end analyses, windowed and overlap-added back: the signal, sample for sample.
+    wav = voiced(0.5)
+    window = torch.hann_window(1024)
+    frames = torch.from_numpy(np.array(framed(wav))).unsqueeze(0) * window
+    out = overlap_add(frames * window, window)[0, 0].numpy()
+    n = len(wav) // 256 * 256
+    assert out.shape == (n,)
+    assert np.abs(out - wav[:n]).max() < 1e-4
+
+
+def test_pieces_with_the_stated_context_join_like_one_piece():
+    torch.manual_seed(0)
+    generator = ISTFTVocoder(TINY)
+    for block in generator.blocks:  # layer scale starts small; make every block matter
+        block.gamma.data.fill_(1.0)
+    vocoder = MelVocoder(generator, "cpu", "fp32")
+    mel = torch.rand(300, 80)
+    whole = vocoder(mel, chunk_frames=1000)
+    pieces = vocoder(mel, chunk_frames=64)
+    assert len(whole) == 300 * 256
+    scale = np.abs(whole).max()
+    assert np.abs(whole - pieces).max() < 1e-4 * scale
+    generator.context_frames = 2  # too little context: the joins differ, so the check above can fail
+    assert np.abs(vocoder(mel, chunk_frames=64) - whole).max() > 1e-2 * scale
+
+
+def write_teacher_data(root, items=6, frames=120):
+    """A prepared folder as prepare.py writes it; the 'teacher' waveform is the one the mel was taken from."""
+    root.mkdir()
+    rows = ["id\tspeaker\tkind\tframes\tsplit"]
+    for i in range(items):
+        wav = voiced((frames * 256 + 1) / 22050, f0=120 + 20 * i, seed=i)[: frames * 256]
+        mel = normalize_mel(MelSpectrogram()(torch.from_numpy(wav))).numpy()
+        np.savez(root / f"item{i}.npz", mel=mel.astype(np.float16), wav=wav.astype(np.float16))
+        rows.append(f"item{i}\tspk{i}\treal\t{frames}\t{'val' if i == 0 else 'train'}")
+    (root / "index.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_distillation_learns_and_resumes_exactly(tmp_path):
+    data = write_teacher_data(tmp_path / "data")
+    train, held = load_items(data)
+    assert len(train) == 5 and len(held) == 1
+    config = DistillConfig(model=TINY, steps=40, batch=4, crop=16, margin=4, ckpt_every=20, eval_every=20, warmup=5)
+    lines = []
+    ckpt = distill(data, tmp_path / "run", config, log=lines.append)
+    log = [eval(line.replace("null", "None")) for line in lines if line.startswith("{")]
+    assert log[-1]["val_loss"] < log[0]["val_loss"]  # it learns
+    assert log[-1]["pesq"] is None or log[-1]["pesq"] > 1.0
+    whole = torch.load(ckpt, weights_only=True)["model"]
+    # Stopped at step 20 and resumed: the same weights as the run that never stopped.
+    distill(data, tmp_path / "split", config, log=lambda _: None, until=20)
+    distill(data, tmp_path / "split", config, log=lines.append)
+    assert "resumed at step 20" in lines
+    resumed = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_distillation_refuses_empty_data(tmp_path):
+    with pytest.raises(MediumVCError, match="prepare.py"):
+        distill(tmp_path, tmp_path / "run")
+
+
+@pytest.fixture(scope="module")
+def fast_vocoder_dir(tmp_path_factory):
+    torch.manual_seed(1)
+    return save_part_dir(tmp_path_factory.mktemp("parts") / "fast", "vocoder", TINY, ISTFTVocoder(TINY).state_dict())
+
+
+def test_a_model_directory_ships_the_fast_vocoder_beside_the_default(tiny_model_dir, fast_vocoder_dir, tmp_path):
+    out = export(tiny_model_dir, tmp_path / "with-fast", fast_vocoder=fast_vocoder_dir)
+    assert load_model_dir(out).config.fast_vocoder == TINY
+    fast = VoiceConverter.from_pretrained(out, device="cpu", precision="fp32", vocoder="fast")
+    assert isinstance(fast.vocoder.generator, ISTFTVocoder)
+    default = VoiceConverter.from_pretrained(out, device="cpu", precision="fp32")
+    assert not isinstance(default.vocoder.generator, ISTFTVocoder)  # HiFi-GAN V1 stays the default
+    source, target = voiced(1.0, f0=120), voiced(1.0, f0=220, seed=1)
+    wav, rate = fast.convert(source, target)
+    assert rate == 22050
+    assert wav.shape == (len(source) // 256 * 256,) and np.isfinite(wav).all()
+    # Written again without naming it, the directory keeps its fast vocoder.
+    again = export(out, tmp_path / "again")
+    assert load_model_dir(again).fast_vocoder is not None
+
+
+def test_asking_for_a_fast_vocoder_a_model_does_not_ship(tiny_model_dir, tmp_path):
+    with pytest.raises(MediumVCError, match="ships no fast vocoder"):
+        VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", vocoder="fast")
+    with pytest.raises(MediumVCError, match="unknown vocoder"):
+        VoiceConverter.from_pretrained(tiny_model_dir, device="cpu", vocoder="vocos")
+    from helpers import with_config_section
+
+    broken = with_config_section(tiny_model_dir, tmp_path / "broken", "fast_vocoder", TINY.__dict__)
+    with pytest.raises(CheckpointError, match=r"fast_vocoder\.\*"):
+        load_model_dir(broken)  # sizes without weights
+
+
+def test_cli_says_in_one_line_when_the_model_has_no_fast_vocoder(tiny_model_dir, tmp_path, speech):
+    run = subprocess.run(
+        [sys.executable, "-m", "mediumvc", "convert", str(speech["p225_003"]), "-t", str(speech["p226_003"]),
+         "-o", str(tmp_path / "out.wav"), "--model", str(tiny_model_dir), "--vocoder", "fast"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "ships no fast vocoder" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out.wav").exists()
