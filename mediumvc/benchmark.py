@@ -142,6 +142,18 @@ def _time_batched(
     return times
 
 
+def fast_vocoder(config: str, model: str | None):
+    """The fast vocoder to time: the one the model directory ships (None if it ships none), else random weights."""
+    if model is not None:
+        from mediumvc.checkpoint import load_model_dir
+
+        return load_model_dir(model).fast_vocoder
+    from mediumvc.vocoder import ISTFTVocoder
+
+    torch.manual_seed(0)
+    return ISTFTVocoder()
+
+
 def load_converter(config: str, model: str | None, device: torch.device) -> tuple[VoiceConverter, str]:
     """The model directory, or random weights of `config` held in memory (nothing is written)."""
     if model is not None:
@@ -237,10 +249,16 @@ def run_benchmark(
     batch: int = 4,
     file_minutes: list[float] = (),
     stream_seconds: float = 10.0,
+    vocoders: list[str] = ("default", "fast"),
 ) -> dict:
+    from mediumvc.vocoder import MelVocoder
+
     torch.set_num_threads(threads)
     dev = resolve_device(device)
     vc, label = load_converter(config, model, dev)
+    generators = {"default": vc.vocoder.generator}
+    if "fast" in vocoders:
+        generators["fast"] = fast_vocoder(config, model)
     n_params = sum(p.numel() for p in vc.model.parameters())
     native_bf16 = dev.type == "cuda" or cpu_has_native_bf16()
     header = {
@@ -259,15 +277,16 @@ def run_benchmark(
     )
     target = speech_like(5.0, seed=1)
     rows, batched_rows, stream_rows = [], [], []
-    for precision in precisions:
-        if precision == "bf16" and not native_bf16 and not force_bf16:
-            print(
-                "bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32"
-            )
-            continue
-        vc.precision = precision
+    if "bf16" in precisions and not native_bf16 and not force_bf16:
+        print("bf16: skipped, this CPU has no native bf16 (AVX-512 BF16/AMX) and emulated bf16 is far slower than fp32")
+        precisions = [p for p in precisions if p != "bf16"]
+    if generators.get("fast", False) is None:
+        print(f"fast vocoder: skipped, {model} ships none")
+    runs = [(v, p) for v in vocoders if generators.get(v) is not None for p in precisions]
+    for vocoder, precision in runs:
+        vc.vocoder = MelVocoder(generators[vocoder], dev, precision)
         for s in seconds:
-            row = {"precision": precision, "seconds": s}
+            row = {"vocoder_option": vocoder, "precision": precision, "seconds": s}
             src = speech_like(s)
             row.update({name: t / s for name, t in _time_stages(vc, src, target, repeats).items()})
             row["peak_rss_mb"] = _peak_rss_mb(lambda src=src: vc.convert(src, target))
@@ -276,11 +295,14 @@ def run_benchmark(
             if s > 20:  # whole-utterance attention and vocoding of long batches would swamp memory
                 continue
             times = _time_batched(vc, speech_like(s), target, batch, repeats)
+            per_second = {k: v / (s * batch) for k, v in times.items()}
             batched_rows.append(
-                {"precision": precision, "seconds": s, "batch": batch, **{k: v / (s * batch) for k, v in times.items()}}
+                {"vocoder_option": vocoder, "precision": precision, "seconds": s, "batch": batch, **per_second}
             )
         if stream_seconds > 0:
-            stream_rows.append({"precision": precision, **_time_stream(vc, speech_like(stream_seconds), target)})
+            stream = _time_stream(vc, speech_like(stream_seconds), target)
+            stream_rows.append({"vocoder_option": vocoder, "precision": precision, **stream})
+    vc.vocoder = MelVocoder(generators["default"], dev, precisions[0] if precisions else "fp32")
     names = (
         ["speaker (5 s ref)", "mel", "SingleVC", "MediumVC"]
         + (["content"] if "content" in vc.needs else [])
@@ -288,12 +310,12 @@ def run_benchmark(
         + ["vocoder", "end to end"]
     )
     print()
-    print("| precision | input | " + " | ".join(names) + " | peak RSS |")
-    print("|---|---|" + "---|" * len(names) + "---|")
+    print("| --vocoder | precision | input | " + " | ".join(names) + " | peak RSS |")
+    print("|---|---|---|" + "---|" * len(names) + "---|")
     for row in rows:
         rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"
         print(
-            f"| {row['precision']} | {row['seconds']:g} s | "
+            f"| {row['vocoder_option']} | {row['precision']} | {row['seconds']:g} s | "
             + " | ".join(f"{row[n]:.3f}" for n in names)
             + f" | {rss} |"
         )
@@ -304,27 +326,32 @@ def run_benchmark(
     if batched_rows:
         cols = ["networks", "vocoder", "networks + vocoder"]
         print(f"\nbatched: {batch} sources of the same length at once (RTF per second of audio, all sources together)")
-        print("| precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|" + "---|" * len(cols))
+        print(
+            "| vocoder | precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|---|" + "---|" * len(cols)
+        )
         for row in batched_rows:
             print(
-                f"| {row['precision']} | {row['seconds']:g} s | {row['batch']} | "
+                f"| {row['vocoder_option']} | {row['precision']} | {row['seconds']:g} s | {row['batch']} | "
                 + " | ".join(f"{row[c]:.3f}" for c in cols)
                 + " |"
             )
     if stream_rows:
         print(f"\nstreaming ({stream_seconds:g} s fed chunk by chunk; the first step, which builds kernels, left out)")
-        print("| precision | latency | chunk | compute per chunk (median / 95th pct / max) | real-time margin |")
-        print("|---|---|---|---|---|")
+        print(
+            "| vocoder | precision | latency | chunk | compute per chunk (median / 95th pct / max) | real-time margin |"
+        )
+        print("|---|---|---|---|---|---|")
         for row in stream_rows:
             print(
-                f"| {row['precision']} | {row['latency_ms']:.0f} ms | {row['chunk_ms']:.0f} ms | "
+                f"| {row['vocoder_option']} | {row['precision']} | {row['latency_ms']:.0f} ms | {row['chunk_ms']:.0f} ms | "
                 f"{row['compute_median_ms']:.0f} / {row['compute_p95_ms']:.0f} / {row['compute_max_ms']:.0f} ms | "
                 f"{row['margin']:.2f}x |"
             )
     result = {**header, "rtf": rows, "rtf_batched": batched_rows, "stream": stream_rows}
     if file_minutes:
-        result["files"] = _file_rows(config, model, list(file_minutes), threads, precisions[0])
-        print(f"\nfiles converted as the CLI does, in a fresh process ({precisions[0]}; longer than 30 s: in segments)")
+        precision = precisions[0] if precisions else "fp32"
+        result["files"] = _file_rows(config, model, list(file_minutes), threads, precision)
+        print(f"\nfiles converted as the CLI does, in a fresh process ({precision}; longer than 30 s: in segments)")
         print("| source | RTF | peak RSS | over the 5 s file |\n|---|---|---|---|")
         for row in result["files"]:
             rss = f"{row['peak_rss_mb']:.0f} MB" if row["peak_rss_mb"] else "n/a"

@@ -189,9 +189,11 @@ def test_benchmark_prints_every_stage(tmp_path):
         out,
     )
     assert r.returncode == 0, r.stderr
-    assert "| fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout and "| fp32 | 186 ms | 139 ms |" in r.stdout
-    row = json.loads(out.read_text())["rtf"][0]
+    assert "| default | fp32 | 1 s |" in r.stdout and "| fast | fp32 | 1 s |" in r.stdout and "1 threads" in r.stdout
+    assert "| default | fp32 | 186 ms | 139 ms |" in r.stdout
+    row, fast = json.loads(out.read_text())["rtf"]
     assert all(row[k] > 0 for k in ("speaker (5 s ref)", "mel", "SingleVC", "MediumVC", "vocoder", "end to end"))
+    assert (row["vocoder_option"], fast["vocoder_option"]) == ("default", "fast")
     assert 100 < row["peak_rss_mb"] < 24_000
     batched = json.loads(out.read_text())["rtf_batched"][0]
     assert batched["batch"] == 2 and batched["networks + vocoder"] > 0

@@ -13,6 +13,13 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"], help="precisions to time"
     )
+    p.add_argument(
+        "--vocoders",
+        nargs="+",
+        default=["default", "fast"],
+        choices=["default", "fast"],
+        help="vocoders to time: the model's (HiFi-GAN V1) and the fast one (random weights without --model)",
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed runs per cell; the median is reported")
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--force-bf16", action="store_true", help="time bf16 even on CPUs that only emulate it")
@@ -71,5 +78,6 @@ def run(args: argparse.Namespace) -> int:
         batch=args.batch,
         file_minutes=args.file_minutes,
         stream_seconds=args.stream_seconds,
+        vocoders=args.vocoders,
     )
     return 0

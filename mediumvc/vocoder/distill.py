@@ -80,6 +80,15 @@ def load_items(data: str | Path) -> tuple[list[Item], list[Item]]:
     return train, held
 
 
+def interleaved(items: list[Item]) -> list[Item]:
+    """Items of each kind in turn (real, converted, real, ...), so the first few held out cover both."""
+    kinds = {}
+    for item in items:
+        kinds.setdefault(item.kind, []).append(item)
+    rounds = max((len(group) for group in kinds.values()), default=0)
+    return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
+
+
 def make_batch(items: list[Item], config: DistillConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, crop + 2 * margin, 80) normalised mels and (B, crop * 256) teacher samples of their middles."""
     rng = np.random.default_rng([config.seed, step])
@@ -186,7 +195,7 @@ def distill(
     span = config.crop + 2 * config.margin
     if not any(len(item.mel) >= span for item in train_items):
         raise MediumVCError(f"{data}: no item has {span} frames; lower crop or margin")
-    held = held[: config.eval_items]
+    held = interleaved(held)[: config.eval_items]
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
     model = ISTFTVocoder(config.model)
     loss_fn = DistillLoss(config)
