@@ -139,7 +139,7 @@ class DistillLoss(torch.nn.Module):
 
 def student_wave(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> torch.Tensor:
     """Normalised mels (B, T, 80) -> the student's samples (B, (T - 2 * margin) * 256) of the middle frames."""
-    wav = model(denormalize_mel(mel).transpose(1, 2))[:, 0]
+    wav = model(denormalize_mel(mel.to(model.window.device)).transpose(1, 2))[:, 0]
     return wav[:, margin * HOP_LENGTH : wav.shape[1] - margin * HOP_LENGTH]
 
 
@@ -151,9 +151,9 @@ def evaluate(model: ISTFTVocoder, items: list[Item], loss: DistillLoss) -> dict[
     for item in items:
         mel = torch.from_numpy(item.mel.astype(np.float32)).unsqueeze(0)
         pred = student_wave(model, mel, 0)
-        target = torch.from_numpy(item.wav.astype(np.float32)).unsqueeze(0)
+        target = torch.from_numpy(item.wav.astype(np.float32)).unsqueeze(0).to(pred.device)
         losses.append(loss(pred, target)[0].item())
-        scores.append(pesq_wb(target[0].numpy(), pred[0].numpy()))
+        scores.append(pesq_wb(target[0].cpu().numpy(), pred[0].cpu().numpy()))
     scores = [s for s in scores if s is not None]
     return {
         "val_loss": round(float(np.mean(losses)), 4) if losses else None,
@@ -183,10 +183,15 @@ def _lr_factor(step: int, config: DistillConfig) -> float:
 
 
 def distill(
-    data: str | Path, out: str | Path, config: DistillConfig = DistillConfig(), log=print, until: int | None = None
+    data: str | Path,
+    out: str | Path,
+    config: DistillConfig = DistillConfig(),
+    log=print,
+    until: int | None = None,
+    device: str = "cpu",
 ) -> Path:
-    """Train (or resume from OUT/last.pt) to `config.steps`, or pause at step `until`; returns the checkpoint.
-    OUT/log.jsonl gets one line per evaluation."""
+    """Train (or resume from OUT/last.pt) to `config.steps`, or pause at step `until`, on `device`; returns the
+    checkpoint. OUT/log.jsonl gets one line per evaluation."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_items, held = load_items(data)
@@ -197,14 +202,14 @@ def distill(
         raise MediumVCError(f"{data}: no item has {span} frames; lower crop or margin")
     held = interleaved(held)[: config.eval_items]
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-    model = ISTFTVocoder(config.model)
-    loss_fn = DistillLoss(config)
+    model = ISTFTVocoder(config.model).to(device)
+    loss_fn = DistillLoss(config).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
     step = 0
     ckpt = out / CHECKPOINT
     if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        state = torch.load(ckpt, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         sched.load_state_dict(state["sched"])
@@ -215,7 +220,7 @@ def distill(
     while step < stop:
         model.train()
         mel, target = make_batch(train_items, config, step)
-        loss, terms = loss_fn(student_wave(model, mel, config.margin), target)
+        loss, terms = loss_fn(student_wave(model, mel, config.margin), target.to(device))
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
