@@ -327,7 +327,7 @@ def run_benchmark(
         cols = ["networks", "vocoder", "networks + vocoder"]
         print(f"\nbatched: {batch} sources of the same length at once (RTF per second of audio, all sources together)")
         print(
-            "| vocoder | precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|---|" + "---|" * len(cols)
+            "| --vocoder | precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|---|" + "---|" * len(cols)
         )
         for row in batched_rows:
             print(
@@ -338,7 +338,7 @@ def run_benchmark(
     if stream_rows:
         print(f"\nstreaming ({stream_seconds:g} s fed chunk by chunk; the first step, which builds kernels, left out)")
         print(
-            "| vocoder | precision | latency | chunk | compute per chunk (median / 95th pct / max) | real-time margin |"
+            "| --vocoder | precision | latency | chunk | compute per chunk (median / 95th pct / max) | real-time margin |"
         )
         print("|---|---|---|---|---|---|")
         for row in stream_rows:

@@ -98,10 +98,7 @@ def _reexport(model_dir: Path, out_dir, dtype, card, stages, parts: dict) -> Pat
 
     loaded = load_model_dir(model_dir)
     config = loaded.config if stages is None else dataclasses.replace(loaded.config, stages=tuple(stages))
-    parts = {
-        "content": parts["content"] or loaded.content,
-        "fast_vocoder": parts["fast_vocoder"] or loaded.fast_vocoder,
-    }
+    parts = {name: part or getattr(loaded, name) for name, part in parts.items()}
     if card is None and (model_dir / CARD_FILE).is_file():
         card = (model_dir / CARD_FILE).read_text()
     return save_model_dir(

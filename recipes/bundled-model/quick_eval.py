@@ -6,7 +6,8 @@ output to the target clip, next to the unconverted source's. The full metrics co
 `mediumvc evaluate conversions`; this is the per-checkpoint signal used while training.
 `--wer` adds pocketsphinx WER of the output against the unconverted source's transcript, `--mos`
 DNSMOS overall of the output. A model with a pitch stage runs with it (`--no-pitch` leaves it out).
-`--stream CHUNK LOOKAHEAD CONTEXT` converts by streaming (`mediumvc.streaming`) instead. A `clean_target`
+`--stream CHUNK LOOKAHEAD CONTEXT` converts by streaming (`mediumvc.streaming`) instead; `--vocoder fast` uses
+the fast vocoder the model directories ship. A `clean_target`
 column (noisy_targets.py) is what the similarity is judged against when the target given is degraded.
 
     python recipes/bundled-model/quick_eval.py PAIRS.tsv MODEL_DIR [MODEL_DIR ...] [--seconds 4] [--pairs-limit 12] [--wer] [--mos]
@@ -35,6 +36,7 @@ def main() -> None:
     ap.add_argument("--mos", action="store_true", help="also DNSMOS overall of the output")
     ap.add_argument("--no-pitch", action="store_true", help="leave out the models' pitch stage")
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    ap.add_argument("--vocoder", default="default", choices=["default", "fast"], help="the models' vocoder to use")
     ap.add_argument(
         "--stream", type=float, nargs=3, metavar=("CHUNK", "LOOKAHEAD", "CONTEXT"), help="convert by streaming instead"
     )
@@ -55,7 +57,11 @@ def main() -> None:
     results = {}
     for model_dir in args.models:
         vc = VoiceConverter.from_pretrained(
-            model_dir, device="cpu", precision=args.precision, without=("pitch",) if args.no_pitch else ()
+            model_dir,
+            device="cpu",
+            precision=args.precision,
+            without=("pitch",) if args.no_pitch else (),
+            vocoder=args.vocoder,
         )
         enc = vc.speaker_encoder
         sims, floors, to_source, wers, mos = [], [], [], [], []
