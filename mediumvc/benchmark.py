@@ -326,9 +326,8 @@ def run_benchmark(
     if batched_rows:
         cols = ["networks", "vocoder", "networks + vocoder"]
         print(f"\nbatched: {batch} sources of the same length at once (RTF per second of audio, all sources together)")
-        print(
-            "| --vocoder | precision | input | batch | " + " | ".join(cols) + " |\n|---|---|---|---|" + "---|" * len(cols)
-        )
+        print("| --vocoder | precision | input | batch | " + " | ".join(cols) + " |")
+        print("|---" * (4 + len(cols)) + "|")
         for row in batched_rows:
             print(
                 f"| {row['vocoder_option']} | {row['precision']} | {row['seconds']:g} s | {row['batch']} | "
