@@ -226,4 +226,6 @@ def test_baseline_methods_through_convert(tmp_path, speech):
         "-o",
         tmp_path / "d.wav",
     )
-    assert r.returncode == 2 and "takes none" in r.stderr
+    assert r.returncode == 2 and "takes neither" in r.stderr
+    r = run("convert", speech["p227_003"], "-t", speech["p225_003"], "--method", "dsp", "--vocoder", "fast")
+    assert r.returncode == 2 and "--vocoder are for the mediumvc method" in r.stderr

@@ -80,6 +80,28 @@ def test_distillation_learns_and_resumes_exactly(tmp_path):
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+def test_a_discriminator_joins_a_resumed_run_and_resumes_with_it(tmp_path):
+    data = write_teacher_data(tmp_path / "data")
+    plain = DistillConfig(model=TINY, steps=30, batch=4, crop=16, margin=4, ckpt_every=10, eval_every=30, warmup=5)
+    adversarial = DistillConfig(**{**plain.__dict__, "adversarial": 0.1})
+    lines = []
+    distill(data, tmp_path / "run", plain, log=lines.append, until=10)
+    distill(data, tmp_path / "run", adversarial, log=lines.append, until=20)
+    assert "the discriminator starts now" in lines
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert state["step"] == 20 and "disc" in state
+    distill(data, tmp_path / "run", adversarial, log=lines.append)
+    log = [eval(line.replace("null", "None")) for line in lines if line.startswith("{")]
+    assert log[-1]["disc"] > 0 and log[-1]["adv"] > 0
+    # The same 30 steps without stopping at 20: the discriminator's state came back exactly.
+    distill(data, tmp_path / "again", plain, log=lambda _: None, until=10)
+    distill(data, tmp_path / "again", adversarial, log=lambda _: None)
+    a = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "again" / "last.pt", weights_only=True)
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert all(torch.equal(a["disc"][k], b["disc"][k]) for k in a["disc"])
+
+
 def test_distillation_refuses_empty_data(tmp_path):
     with pytest.raises(MediumVCError, match="prepare.py"):
         distill(tmp_path, tmp_path / "run")

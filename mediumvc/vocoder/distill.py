@@ -35,7 +35,9 @@ RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))  # (n_fft, hop) of the mult
 class DistillConfig:
     """crop / margin: frames scored per crop and frames of context on each side of it.
     Loss weights: spectral convergence + log-magnitude over three STFT resolutions (`stft`), L1 of the log-mel
-    (`mel`), and L1 of the complex 1024-point STFT (`complex`), which asks for the teacher's phase too."""
+    (`mel`), and L1 of the complex 1024-point STFT (`complex`), which asks for the teacher's phase too.
+    adversarial: weight of a spectrogram discriminator's least-squares loss plus twice its feature matching
+    (0 = none); a run may switch it on when resumed (the discriminator then starts fresh)."""
 
     model: ISTFTVocoderConfig = field(default_factory=ISTFTVocoderConfig)
     steps: int = 50000
@@ -47,6 +49,7 @@ class DistillConfig:
     stft: float = 1.0
     mel: float = 1.0
     complex: float = 0.5
+    adversarial: float = 0.0
     ckpt_every: int = 250
     eval_every: int = 1000
     eval_items: int = 16
@@ -137,6 +140,50 @@ class DistillLoss(torch.nn.Module):
         return total, {k: round(float(v.detach()), 4) for k, v in terms.items()}
 
 
+class SpectrogramDiscriminator(torch.nn.Module):
+    """Real or V1-made? Judged on log-magnitude spectrograms at the loss's three resolutions: waveforms (B, N) ->
+    per resolution (logits, feature maps)."""
+
+    def __init__(self, channels: int = 32) -> None:
+        super().__init__()
+        from torch.nn.utils.parametrizations import weight_norm
+
+        def stack() -> torch.nn.ModuleList:
+            convs = [torch.nn.Conv2d(1, channels, (3, 9), padding=(1, 4))]
+            convs += [torch.nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4)) for _ in range(3)]
+            convs += [torch.nn.Conv2d(channels, channels, 3, padding=1), torch.nn.Conv2d(channels, 1, 3, padding=1)]
+            return torch.nn.ModuleList(weight_norm(conv) for conv in convs)
+
+        self.stacks = torch.nn.ModuleList(stack() for _ in RESOLUTIONS)
+
+    def forward(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        out = []
+        for (n_fft, hop), convs in zip(RESOLUTIONS, self.stacks):
+            x = _stft(wav, n_fft, hop).abs().clamp_min(1e-5).log().unsqueeze(1)  # (B, 1, bins, frames)
+            features = []
+            for conv in convs[:-1]:
+                x = F.leaky_relu(conv(x), 0.1)
+                features.append(x)
+            out.append((convs[-1](x), features))
+        return out
+
+
+def discriminator_loss(disc: SpectrogramDiscriminator, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Least squares: the teacher's waveforms towards 1, the student's towards 0."""
+    real, fake = disc(target), disc(pred.detach())
+    return sum(((1 - r) ** 2).mean() + (f**2).mean() for (r, _), (f, _) in zip(real, fake))
+
+
+def generator_terms(disc: SpectrogramDiscriminator, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The student's least-squares term plus twice the L1 distance of its feature maps to the teacher's."""
+    with torch.no_grad():
+        real = disc(target)
+    fake = disc(pred)
+    adversarial = sum(((1 - f) ** 2).mean() for f, _ in fake)
+    matching = sum(F.l1_loss(a, b) for (_, fa), (_, ra) in zip(fake, real) for a, b in zip(fa, ra))
+    return adversarial + 2 * matching
+
+
 def student_wave(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> torch.Tensor:
     """Normalised mels (B, T, 80) -> the student's samples (B, (T - 2 * margin) * 256) of the middle frames."""
     wav = model(denormalize_mel(mel.to(model.window.device)).transpose(1, 2))[:, 0]
@@ -206,7 +253,7 @@ def distill(
     loss_fn = DistillLoss(config).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
-    step = 0
+    step, state = 0, {}
     ckpt = out / CHECKPOINT
     if ckpt.is_file():
         state = torch.load(ckpt, map_location=device, weights_only=True)
@@ -215,12 +262,37 @@ def distill(
         sched.load_state_dict(state["sched"])
         step = int(state["step"])
         log(f"resumed at step {step}")
+    disc = disc_optim = disc_sched = None
+    if config.adversarial > 0:
+        disc = SpectrogramDiscriminator().to(device)
+        disc_optim = torch.optim.AdamW(disc.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
+        for group in disc_optim.param_groups:
+            group["initial_lr"] = config.lr
+        # A discriminator that joins a run later follows the run's learning-rate schedule from where it is.
+        disc_sched = torch.optim.lr_scheduler.LambdaLR(disc_optim, lambda s: _lr_factor(s, config), last_epoch=step - 1)
+        if "disc" in state:
+            disc.load_state_dict(state["disc"])
+            disc_optim.load_state_dict(state["disc_optim"])
+            disc_sched.load_state_dict(state["disc_sched"])
+        elif step > 0:
+            log("the discriminator starts now")
     t0 = time.time()
     stop = config.steps if until is None else min(until, config.steps)
     while step < stop:
         model.train()
         mel, target = make_batch(train_items, config, step)
-        loss, terms = loss_fn(student_wave(model, mel, config.margin), target.to(device))
+        target = target.to(device)
+        pred = student_wave(model, mel, config.margin)
+        loss, terms = loss_fn(pred, target)
+        if disc is not None:
+            disc_loss = discriminator_loss(disc, pred, target)
+            disc_optim.zero_grad()
+            disc_loss.backward()
+            disc_optim.step()
+            disc_sched.step()
+            adversarial = generator_terms(disc, pred, target)
+            loss = loss + config.adversarial * adversarial
+            terms.update(disc=round(float(disc_loss.detach()), 4), adv=round(float(adversarial.detach()), 4))
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -235,6 +307,10 @@ def distill(
                 "step": step,
                 "config": json.dumps(dataclasses.asdict(config)),
             }
+            if disc is not None:
+                snapshot.update(
+                    disc=disc.state_dict(), disc_optim=disc_optim.state_dict(), disc_sched=disc_sched.state_dict()
+                )
             atomic_write(ckpt, lambda tmp, s=snapshot: torch.save(s, tmp))
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, **terms, "seconds": round(time.time() - t0, 1), **evaluate(model, held, loss_fn)}

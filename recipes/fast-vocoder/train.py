@@ -27,6 +27,9 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=50000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument(
+        "--adversarial", type=float, default=0.0, help="weight of the spectrogram discriminator's terms (0 = none)"
+    )
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -36,7 +39,14 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     sizes = {k: int(v) for k, v in (s.split("=", 1) for s in args.set)}
     model = dataclasses.replace(ISTFTVocoderConfig(), **sizes)
-    config = DistillConfig(model=model, steps=args.steps, batch=args.batch, lr=args.lr, eval_every=args.eval_every)
+    config = DistillConfig(
+        model=model,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        adversarial=args.adversarial,
+        eval_every=args.eval_every,
+    )
     ckpt = distill(args.data, args.out, config, log=lambda line: print(line, flush=True), device=args.device)
     if args.export:
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
