@@ -144,13 +144,14 @@ class SpectrogramDiscriminator(torch.nn.Module):
     """Real or V1-made? Judged on log-magnitude spectrograms at the loss's three resolutions: waveforms (B, N) ->
     per resolution (logits, feature maps)."""
 
-    def __init__(self, channels: int = 32) -> None:
+    def __init__(self, channels: int = 16) -> None:
         super().__init__()
         from torch.nn.utils.parametrizations import weight_norm
 
         def stack() -> torch.nn.ModuleList:
-            convs = [torch.nn.Conv2d(1, channels, (3, 9), padding=(1, 4))]
-            convs += [torch.nn.Conv2d(channels, channels, (3, 9), stride=(1, 2), padding=(1, 4)) for _ in range(3)]
+            # Strides along frequency: the spectrograms have hundreds of bins and few frames per crop.
+            convs = [torch.nn.Conv2d(1, channels, (9, 3), stride=(4, 1), padding=(4, 1))]
+            convs += [torch.nn.Conv2d(channels, channels, (9, 3), stride=(2, 1), padding=(4, 1)) for _ in range(3)]
             convs += [torch.nn.Conv2d(channels, channels, 3, padding=1), torch.nn.Conv2d(channels, 1, 3, padding=1)]
             return torch.nn.ModuleList(weight_norm(conv) for conv in convs)
 
