@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.parametrizations import weight_norm
 
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.errors import MediumVCError
@@ -141,12 +142,11 @@ class DistillLoss(torch.nn.Module):
 
 
 class SpectrogramDiscriminator(torch.nn.Module):
-    """Real or V1-made? Judged on log-magnitude spectrograms at the loss's three resolutions: waveforms (B, N) ->
-    per resolution (logits, feature maps)."""
+    """The teacher's waveform or the student's? Judged on log-magnitude spectrograms at the loss's three
+    resolutions: waveforms (B, N) -> per resolution (logits, feature maps)."""
 
     def __init__(self, channels: int = 16) -> None:
         super().__init__()
-        from torch.nn.utils.parametrizations import weight_norm
 
         def stack() -> torch.nn.ModuleList:
             # Strides along frequency: the spectrograms have hundreds of bins and few frames per crop.
