@@ -1,6 +1,7 @@
 """The fast vocoder: its inverse STFT, pieces that join, distillation from HiFi-GAN V1, and shipping it in a
 model directory as `--vocoder fast`."""
 
+import json
 import subprocess
 import sys
 
@@ -68,7 +69,7 @@ def test_distillation_learns_and_resumes_exactly(tmp_path):
     config = DistillConfig(model=TINY, steps=40, batch=4, crop=16, margin=4, ckpt_every=20, eval_every=20, warmup=5)
     lines = []
     ckpt = distill(data, tmp_path / "run", config, log=lines.append)
-    log = [eval(line.replace("null", "None")) for line in lines if line.startswith("{")]
+    log = [json.loads(line) for line in lines if line.startswith("{")]
     assert log[-1]["val_loss"] < log[0]["val_loss"]  # it learns
     assert log[-1]["pesq"] is None or log[-1]["pesq"] > 1.0
     whole = torch.load(ckpt, weights_only=True)["model"]
@@ -91,7 +92,7 @@ def test_a_discriminator_joins_a_resumed_run_and_resumes_with_it(tmp_path):
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     assert state["step"] == 20 and "disc" in state
     distill(data, tmp_path / "run", adversarial, log=lines.append)
-    log = [eval(line.replace("null", "None")) for line in lines if line.startswith("{")]
+    log = [json.loads(line) for line in lines if line.startswith("{")]
     assert log[-1]["disc"] > 0 and log[-1]["adv"] > 0
     # The same 30 steps without stopping at 20: the discriminator's state came back exactly.
     distill(data, tmp_path / "again", plain, log=lambda _: None, until=10)

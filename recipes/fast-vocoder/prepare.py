@@ -46,7 +46,8 @@ def write_npz(path: str, arrays: dict) -> None:
 
 
 def plan(stores: list[Path], real: int, converted: int, seed: int) -> list[dict]:
-    """What to make: a deterministic list of jobs, at most `per_speaker` real windows per speaker."""
+    """What to make, deterministically: real windows taken round-robin over the speakers, then conversions of
+    random pairs (a held-out source gets a held-out target, so held-out items stay apart)."""
     rows = [dict(r, store=str(s)) for s in stores for r in read_manifest(s)]
     rng = random.Random(seed)
     rng.shuffle(rows)
