@@ -151,3 +151,14 @@ def test_cli_says_in_one_line_when_the_model_has_no_fast_vocoder(tiny_model_dir,
     assert run.returncode != 0
     assert "ships no fast vocoder" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_the_server_converts_with_the_fast_vocoder_when_asked(tiny_model_dir, fast_vocoder_dir, tmp_path, speech):
+    from mediumvc.serve.service import ConversionService, ServeConfig
+
+    out = export(tiny_model_dir, tmp_path / "with-fast", fast_vocoder=fast_vocoder_dir)
+    service = ConversionService(ServeConfig(models={"m": str(out)}, concurrency=1))
+    result = service.convert(speech["p225_003"], [speech["p226_003"]], "m", "fp32", vocoder="fast")
+    assert len(result.wav) > 0 and np.isfinite(result.wav).all()
+    assert isinstance(service.converter("m", "fp32", "fast").vocoder.generator, ISTFTVocoder)
+    assert not isinstance(service.converter("m", "fp32").vocoder.generator, ISTFTVocoder)

@@ -204,6 +204,8 @@ def test_api_under_load_then_bad_uploads_and_still_healthy(server, speech):
     assert post({"source": ("a.wav", source), "target": ("b.wav", target)}, {"precision": "fp8"}).status_code == 422
     r = post({"source": ("a.wav", source), "target": ("b.wav", target)}, {"model": "nope"})
     assert r.status_code == 400 and "unknown model" in r.json()["detail"]
+    r = post({"source": ("a.wav", source), "target": ("b.wav", target)}, {"vocoder": "fast"})
+    assert r.status_code == 400 and "ships no fast vocoder" in r.json()["detail"]  # the server's models ship none
     # a client-chosen name never becomes a path
     r = post({"source": ("../../escape.wav", source), "target": ("/etc/passwd", target)})
     assert r.status_code == 200 and not (server["tmp"].parent / "escape.wav").exists()

@@ -154,12 +154,17 @@ def create_api(service: ConversionService) -> FastAPI:
             "target", description="the pitch level: the target's or the source's"
         ),
         transpose: float = Form(0.0, ge=-24, le=24, description="semitones on top of `pitch`"),
+        vocoder: Literal["default", "fast"] = Form(
+            "default", description="the model's vocoder (HiFi-GAN V1), or the fast one a model may ship"
+        ),
     ) -> Response:
         with scratch_dir() as folder:
             # Server-chosen names: nothing a client sends becomes part of a path.
             source_path = _save(source, folder / "source")
             target_paths = [_save(t, folder / f"target-{i}") for i, t in enumerate(target)]
-            result = service.convert(source_path, target_paths, model, precision, pitch=pitch, transpose=transpose)
+            result = service.convert(
+                source_path, target_paths, model, precision, pitch=pitch, transpose=transpose, vocoder=vocoder
+            )
         return Response(
             result.wav_bytes(),
             media_type="audio/wav",

@@ -90,13 +90,14 @@ class ConversionService:
     def model_names(self) -> list[str]:
         return list(self.config.models) or [BUNDLED]
 
-    def converter(self, model: str, precision: str):
+    def converter(self, model: str, precision: str, vocoder: str = "default"):
         from mediumvc.converter import VoiceConverter
         from mediumvc.runtime import check_precision, resolve_device
 
         if model not in self.model_names():
             raise MediumVCError(f"unknown model {model!r}: choose one of {self.model_names()}")
-        key = (model, check_precision(precision, resolve_device(self.config.device)))  # "auto" is one of the two
+        # "auto" is one of the two precisions
+        key = (model, check_precision(precision, resolve_device(self.config.device)), vocoder)
         with self._load_lock:
             if key not in self._converters:
                 path = self.config.models.get(model)
@@ -105,6 +106,7 @@ class ConversionService:
                     device=self.config.device,
                     precision=precision,
                     max_seconds=self.config.max_seconds,
+                    vocoder=vocoder,
                 )
             return self._converters[key]
 
@@ -135,9 +137,11 @@ class ConversionService:
         progress: Callable[[float, str], None] | None = None,
         pitch: str = "target",
         transpose: float = 0.0,
+        vocoder: str = "default",
     ) -> Result:
         """Convert files already on disk (server-chosen paths). Raises MediumVCError (and AudioError).
-        `pitch` / `transpose`: as for `VoiceConverter.convert`."""
+        `pitch` / `transpose`: as for `VoiceConverter.convert`; `vocoder`: "default" or "fast" (if the model
+        ships one)."""
         if not targets:
             raise MediumVCError("give at least one target recording (the voice to convert to)")
         if len(targets) > self.config.max_targets:
@@ -145,13 +149,15 @@ class ConversionService:
         with self.slot():
             pitch_options = {"pitch": pitch, "transpose": transpose}
             return self._workers.submit(
-                self._convert, source, targets, model, precision, progress, pitch_options
+                self._convert, source, targets, (model, precision, vocoder), progress, pitch_options
             ).result()
 
-    def _convert(self, source, targets, model, precision, progress, pitch_options) -> Result:
+    def _convert(self, source, targets, how, progress, pitch_options) -> Result:
+        """how: (model, precision, vocoder)."""
         report = progress or (lambda fraction, what: None)
+        model, precision, vocoder = how
         try:
-            vc = self.converter(model or self.default_model, precision)
+            vc = self.converter(model or self.default_model, precision, vocoder)
             report(0.05, "reading the target recordings")
             limit = self.config.max_seconds
             target_wavs = [

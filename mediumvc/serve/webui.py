@@ -27,7 +27,7 @@ def _about(service: ConversionService) -> str:
 def create_ui(service: ConversionService) -> gr.Blocks:
     from mediumvc.samples import sample_paths
 
-    def run(source, targets, model, precision, pitch, transpose, progress=gr.Progress()):
+    def run(source, targets, model, precision, pitch, transpose, vocoder, progress=gr.Progress()):
         if not source:
             raise gr.Error("Upload or record a source clip first.")
         if not targets:
@@ -45,6 +45,7 @@ def create_ui(service: ConversionService) -> gr.Blocks:
                     progress=lambda f, what: progress(f, desc=what),
                     pitch=pitch,
                     transpose=float(transpose),
+                    vocoder=vocoder,
                 )
         except MediumVCError as e:
             raise gr.Error(public_message(e)) from None
@@ -52,7 +53,7 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         return (
             (22050, result.pcm16()),
             mel_figure(result),
-            f"Converted {seconds:.1f} s with model `{model}` ({precision}).",
+            f"Converted {seconds:.1f} s with model `{model}` ({precision}, {vocoder} vocoder).",
         )
 
     samples = sample_paths()
@@ -81,6 +82,9 @@ def create_ui(service: ConversionService) -> gr.Blocks:
             )
             pitch = gr.Radio(["target", "source"], value="target", label="Pitch level: the target's or the source's")
             transpose = gr.Slider(-12, 12, value=0, step=1, label="Transpose (semitones)", elem_id="transpose")
+            vocoder = gr.Radio(
+                ["default", "fast"], value="default", label="Vocoder (fast: if the model ships one)", elem_id="vocoder"
+            )
             button = gr.Button("Convert", variant="primary", elem_id="convert")
         output = gr.Audio(label="Converted (play or download)", type="numpy", interactive=False, elem_id="output")
         status = gr.Markdown(elem_id="status")
@@ -90,7 +94,7 @@ def create_ui(service: ConversionService) -> gr.Blocks:
         gr.Markdown(_about(service))
         button.click(
             run,
-            [source, targets, model, precision, pitch, transpose],
+            [source, targets, model, precision, pitch, transpose, vocoder],
             [output, mels, status],
             concurrency_limit=service.config.concurrency,
             api_name="convert",
