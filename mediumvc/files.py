@@ -42,6 +42,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Pat
     return path
 
 
+def atomic_savez(path: str | os.PathLike, **arrays) -> Path:
+    """`np.savez` of these arrays to `path`, atomically (no pickles: plain arrays only)."""
+    import numpy as np
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to the temporary name
+            np.savez(f, **arrays)
+
+    return atomic_write(path, write)
+
+
 def open_up(folder: str | os.PathLike) -> None:
     """Give a staged folder (from `mkdtemp`) and the files in it the modes an ordinary mkdir / open gives."""
     folder = Path(folder)

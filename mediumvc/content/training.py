@@ -10,7 +10,6 @@ function of (seed, step).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import fnmatch
 import json
 import math
@@ -25,8 +24,8 @@ import torch.nn.functional as F
 from mediumvc.audio import LOG_FLOOR
 from mediumvc.content.model import ContentModel, ContentModelConfig
 from mediumvc.errors import MediumVCError
-from mediumvc.files import atomic_write
 from mediumvc.training.augment import warp_mel
+from mediumvc.training.snapshot import read_snapshot, restore, write_snapshot
 
 CHECKPOINT = "last.pt"
 
@@ -170,14 +169,11 @@ def train_content_model(
     model = ContentModel(config.model)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
+    parts = {"model": model, "optim": optim, "sched": sched}
     step = 0
     ckpt = out / CHECKPOINT
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optim.load_state_dict(state["optim"])
-        sched.load_state_dict(state["sched"])
-        step = int(state["step"])
+    if snapshot := read_snapshot(ckpt):
+        step = restore(snapshot, parts)
         log(f"resumed at step {step}")
     t0 = time.time()
     stop = config.steps if until is None else min(until, config.steps)
@@ -193,14 +189,7 @@ def train_content_model(
         sched.step()
         step += 1
         if step % config.ckpt_every == 0 or step == stop:
-            snapshot = {
-                "model": model.state_dict(),
-                "optim": optim.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-                "config": json.dumps(dataclasses.asdict(config)),
-            }
-            atomic_write(ckpt, lambda tmp, s=snapshot: torch.save(s, tmp))
+            write_snapshot(ckpt, step, config, parts)
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, "loss": round(loss.item(), 4), "seconds": round(time.time() - t0, 1)}
             for copy in ("clean", "shift:4", "shift:-6", "warp:0.85", "warp:1.18"):

@@ -24,7 +24,7 @@ import torch
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, load_audio, peak_normalize
 from mediumvc.data.corpus import Utterance
 from mediumvc.errors import MediumVCError
-from mediumvc.files import atomic_write, file_sha256
+from mediumvc.files import atomic_savez, atomic_write, file_sha256
 from mediumvc.mel import MelSpectrogram, normalize_mel
 
 FORMAT = "mediumvc-features"
@@ -163,7 +163,7 @@ def _process(root: Path, utt: Utterance) -> tuple[str, str | None, dict | None]:
             "settings": _settings_dict(settings),
         }
         arrays["meta"] = np.array(json.dumps(meta))
-        atomic_write(item_path(root, utt.uid), lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        atomic_savez(item_path(root, utt.uid), **arrays)
         return (
             utt.uid,
             None,

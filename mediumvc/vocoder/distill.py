@@ -10,7 +10,6 @@ Checkpoints are written atomically and a run resumes exactly: a batch is a funct
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import time
@@ -24,8 +23,8 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.errors import MediumVCError
-from mediumvc.files import atomic_write
 from mediumvc.mel import MelSpectrogram, denormalize_mel
+from mediumvc.training.snapshot import read_snapshot, restore, write_snapshot
 from mediumvc.vocoder.istft import ISTFTVocoder, ISTFTVocoderConfig
 
 CHECKPOINT = "last.pt"
@@ -254,16 +253,13 @@ def distill(
     loss_fn = DistillLoss(config).to(device)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
-    step, state = 0, {}
+    parts = {"model": model, "optim": optim, "sched": sched}
+    step = 0
     ckpt = out / CHECKPOINT
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optim.load_state_dict(state["optim"])
-        sched.load_state_dict(state["sched"])
-        step = int(state["step"])
+    if snapshot := read_snapshot(ckpt, device):
+        step = restore(snapshot, parts)
         log(f"resumed at step {step}")
-    disc = disc_optim = disc_sched = None
+    disc = None
     if config.adversarial > 0:
         disc = SpectrogramDiscriminator().to(device)
         disc_optim = torch.optim.AdamW(disc.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
@@ -271,12 +267,12 @@ def distill(
             group["initial_lr"] = config.lr
         # A discriminator that joins a run later follows the run's learning-rate schedule from where it is.
         disc_sched = torch.optim.lr_scheduler.LambdaLR(disc_optim, lambda s: _lr_factor(s, config), last_epoch=step - 1)
-        if "disc" in state:
-            disc.load_state_dict(state["disc"])
-            disc_optim.load_state_dict(state["disc_optim"])
-            disc_sched.load_state_dict(state["disc_sched"])
+        disc_parts = {"disc": disc, "disc_optim": disc_optim, "disc_sched": disc_sched}
+        if "disc" in snapshot:
+            restore(snapshot, disc_parts)
         elif step > 0:
             log("the discriminator starts now")
+        parts.update(disc_parts)
     t0 = time.time()
     stop = config.steps if until is None else min(until, config.steps)
     while step < stop:
@@ -301,18 +297,7 @@ def distill(
         sched.step()
         step += 1
         if step % config.ckpt_every == 0 or step == stop:
-            snapshot = {
-                "model": model.state_dict(),
-                "optim": optim.state_dict(),
-                "sched": sched.state_dict(),
-                "step": step,
-                "config": json.dumps(dataclasses.asdict(config)),
-            }
-            if disc is not None:
-                snapshot.update(
-                    disc=disc.state_dict(), disc_optim=disc_optim.state_dict(), disc_sched=disc_sched.state_dict()
-                )
-            atomic_write(ckpt, lambda tmp, s=snapshot: torch.save(s, tmp))
+            write_snapshot(ckpt, step, config, parts)
         if step % config.eval_every == 0 or step == config.steps:
             row = {"step": step, **terms, "seconds": round(time.time() - t0, 1), **evaluate(model, held, loss_fn)}
             with (out / "log.jsonl").open("a") as f:

@@ -24,7 +24,7 @@ import torch
 
 from mediumvc.audio import SAMPLE_RATE, load_audio, peak_normalize
 from mediumvc.content.phones import PhoneAligner
-from mediumvc.files import atomic_write
+from mediumvc.files import atomic_savez
 from mediumvc.mel import MelSpectrogram, normalize_mel
 
 
@@ -36,11 +36,6 @@ def rows(manifest: Path, speakers: list[str]) -> list[dict]:
 
 def item_id(row: dict) -> str:
     return hashlib.sha1(row["path"].encode()).hexdigest()[:16]
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append .npz to the temporary name
-        np.savez(f, **arrays)
 
 
 def main() -> int:
@@ -86,7 +81,7 @@ def main() -> int:
             "labels": labels[:frames],
             "shifts": np.array([0.0] + shifts, dtype=np.float32),
         }
-        atomic_write(args.out / f"{key}.npz", lambda tmp, arrays=arrays: write_npz(tmp, arrays))
+        atomic_savez(args.out / f"{key}.npz", **arrays)
         with open(index_path, "a") as f:
             f.write(f"{key}\t{row['speaker']}\t{frames}\t{how}\t{row['path']}\n")
         if n % 25 == 0:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from mediumvc.data.store import item_path, read_item, read_manifest
-from mediumvc.files import atomic_write
+from mediumvc.files import atomic_savez
 from mediumvc.vocoder import MelVocoder, load_hifigan
 
 HELD_OUT = ("librispeech_tc100:*0", "vctk_autovc:p228")
@@ -38,11 +38,6 @@ def held_out(speaker: str) -> bool:
 def window(length: int, frames: int, rng: random.Random) -> slice:
     start = rng.randrange(0, max(1, length - frames + 1))
     return slice(start, start + frames)
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    with open(path, "wb") as f:  # a file object: np.savez would append .npz to the temporary name
-        np.savez(f, **arrays)
 
 
 def plan(stores: list[Path], real: int, converted: int, seed: int) -> list[dict]:
@@ -110,7 +105,7 @@ def main() -> int:
         # Rounded to float16 first: the teacher vocodes exactly the mel the student will see.
         mel = mel[window(len(mel), args.frames, rng)].half().float().contiguous()
         arrays = {"mel": mel.numpy().astype(np.float16), "wav": teacher(mel).astype(np.float16)}
-        atomic_write(args.out / f"{key}.npz", lambda tmp, arrays=arrays: write_npz(tmp, arrays))
+        atomic_savez(args.out / f"{key}.npz", **arrays)
         split = "val" if held_out(row["speaker"]) else "train"
         with open(index_path, "a") as f:
             f.write(f"{key}\t{row['speaker']}\t{job['kind']}\t{len(mel)}\t{split}\n")
