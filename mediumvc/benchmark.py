@@ -39,12 +39,50 @@ def _peak_rss_mb(fn) -> float | None:
     try:
         Path("/proc/self/clear_refs").write_text("5")
         fn()
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return _vm_hwm_mb()
     except OSError:
         return None
+
+
+def _vm_hwm_mb() -> float | None:
+    """The process's peak resident memory so far (MB), None off Linux."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return None
+
+
+def _in_fresh_process(function: str, *args):
+    """`mediumvc.benchmark.<function>(*args)` in a new Python process -> its JSON result: what this process
+    allocated before (models, earlier rows, the allocator's cache) does not count in its memory."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import json, sys; import mediumvc.benchmark as b; print(json.dumps(b.{function}(*json.loads(sys.argv[1]))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def conversion_peak_rss(
+    config: str, model: str | None, device: str, vocoder: str, precision: str, seconds: float, threads: int
+) -> float | None:
+    """Peak resident memory (MB) of a process that loads the converter and converts `seconds` of speech once, as a
+    user's process does; run through `_in_fresh_process`."""
+    from mediumvc.vocoder import MelVocoder
+
+    torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    vc, _ = load_converter(config, model, dev)
+    if vocoder == "fast":
+        vc.vocoder = MelVocoder(fast_vocoder(config, model), dev, precision)
+    vc.precision = precision
+    vc.convert(speech_like(seconds), vc.target_voice(speech_like(5.0, seed=1)))
+    try:
+        return _vm_hwm_mb()
+    except OSError:
+        return None
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -197,8 +235,6 @@ def measure_files(config: str, model: str | None, sources: list[str], threads: i
 def _file_rows(config: str, model: str | None, minutes: list[float], threads: int, precision: str) -> list[dict]:
     """Speech-like files of 5 s and of these lengths, written a minute at a time, then `measure_files` in a fresh
     process: neither what the in-memory rows nor what writing the files left behind counts."""
-    import subprocess
-    import sys
     import tempfile
 
     import soundfile as sf
@@ -210,13 +246,7 @@ def _file_rows(config: str, model: str | None, minutes: list[float], threads: in
             with sf.SoundFile(sources[-1], "w", SAMPLE_RATE, 1, "PCM_16") as f:
                 for k in range(int(np.ceil(m))):
                     f.write(speech_like(min(60.0, 60 * (m - k)), seed=k))
-        code = (
-            "import json, sys; from mediumvc.benchmark import measure_files; "
-            "print(json.dumps(measure_files(*json.loads(sys.argv[1]))))"
-        )
-        args = json.dumps([config, model, sources, threads, precision])
-        done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return _in_fresh_process("measure_files", config, model, sources, threads, precision)
 
 
 def _time_stream(vc: VoiceConverter, src: np.ndarray, target: np.ndarray) -> dict:
@@ -289,7 +319,9 @@ def run_benchmark(
             row = {"vocoder_option": vocoder, "precision": precision, "seconds": s}
             src = speech_like(s)
             row.update({name: t / s for name, t in _time_stages(vc, src, target, repeats).items()})
-            row["peak_rss_mb"] = _peak_rss_mb(lambda src=src: vc.convert(src, target))
+            row["peak_rss_mb"] = _in_fresh_process(
+                "conversion_peak_rss", config, model, device, vocoder, precision, s, threads
+            )
             rows.append(row)
         for s in seconds if batch > 1 else []:
             if s > 20:  # whole-utterance attention and vocoding of long batches would swamp memory
@@ -321,7 +353,7 @@ def run_benchmark(
         )
     print(
         "(real-time factor: compute seconds per second of audio; the speaker column embeds one 5 s reference, divided by the input length;"
-        " peak RSS: the whole process during one end-to-end conversion)"
+        " peak RSS: a fresh process that loads the model and converts the input once)"
     )
     if batched_rows:
         cols = ["networks", "vocoder", "networks + vocoder"]
