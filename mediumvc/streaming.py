@@ -3,9 +3,11 @@
 The offline path sees the whole source at once; here each step sees a sliding window: `context` of past audio,
 the `chunk` to emit and a `lookahead` of future frames. The window goes through the same front end, networks
 and stages as a whole file (their per-utterance statistics - the peak normalisation, instance norms, band means -
-become the window's, and the source's F0 median a running one), the chunk's frames are vocoded with mel context on both
-sides, and consecutive chunks are cross-faded over one hop. The algorithmic latency is chunk + lookahead frames:
-the lookahead also covers the STFT's reach into the future (384 samples), so the chunk's mel frames are exact.
+become the window's, and the source's F0 median a running one), the chunk's frames are vocoded with mel context on
+both sides (the vocoder's own `context_frames` before them, the lookahead after them: a lookahead of at least
+`context_frames` makes each chunk's samples a whole file's), and consecutive chunks are cross-faded over one hop.
+The algorithmic latency is chunk + lookahead frames: the lookahead also covers the STFT's reach into the future
+(384 samples), so the chunk's mel frames are exact.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from mediumvc.f0 import track_f0
 from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
 
-VOCODER_CONTEXT = 8  # mel frames of left context for each chunk's vocoding
-STAGE_CONTEXT = 12  # and before those, frames the stages see (their moving averages reach 6 frames back)
+STAGE_CONTEXT = 12  # frames the stages see before the vocoder's context (their moving averages reach 6 frames back)
 CROSSFADE = HOP_LENGTH  # samples shared by consecutive chunks
 MIN_PEAK = 0.05  # a window's peak normalisation never amplifies more than 0.95 / 0.05 (26 dB)
 
@@ -69,6 +70,8 @@ class StreamingConversion:
         self.vc, self.voice, self.settings = converter, voice, settings
         self.options = {"pitch": pitch, "transpose": transpose}
         self.context = int(settings.context_seconds * SAMPLE_RATE / HOP_LENGTH)
+        # Mel frames vocoded before each chunk: enough that the chunk's samples come out as a whole file's would.
+        self.vocoder_context = min(converter.vocoder.generator.context_frames, self.context - STAGE_CONTEXT)
         # The input kept, from the next window's first frame on. It starts as `context` frames of silence, so
         # every window has the same length (one set of kernel shapes from the first step).
         self.audio = np.zeros(self.context * HOP_LENGTH, np.float32)
@@ -124,9 +127,9 @@ class StreamingConversion:
         )
         converted = self.vc.convert_mel(mel, self.voice.dvector)
         # The networks see the whole window; the stages and the vocoder only what the chunk needs.
-        a = first - VOCODER_CONTEXT - STAGE_CONTEXT
+        a = first - self.vocoder_context - STAGE_CONTEXT
         staged = self.vc.run_stages(converted[a:], context.frames(a, len(mel)))
-        piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], VOCODER_CONTEXT * HOP_LENGTH)
+        piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], self.vocoder_context * HOP_LENGTH)
         return self.crossfade(piece, (until - self.emitted) * HOP_LENGTH, final)
 
     def running_f0(self, new: np.ndarray) -> float | None:
