@@ -25,7 +25,7 @@ from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
 
 STAGE_CONTEXT = 12  # frames the stages see before the vocoder's context (their moving averages reach 6 frames back)
-CROSSFADE = HOP_LENGTH  # samples shared by consecutive chunks
+CROSSFADE = HOP_LENGTH  # samples shared by consecutive chunks: one frame
 MIN_PEAK = 0.05  # a window's peak normalisation never amplifies more than 0.95 / 0.05 (26 dB)
 
 
@@ -129,8 +129,10 @@ class StreamingConversion:
         # The networks see the whole window; the stages and the vocoder only what the chunk needs.
         a = first - self.vocoder_context - STAGE_CONTEXT
         staged = self.vc.run_stages(converted[a:], context.frames(a, len(mel)))
-        piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], self.vocoder_context * HOP_LENGTH)
-        return self.crossfade(piece, (until - self.emitted) * HOP_LENGTH, final)
+        length = until - self.emitted  # frames emitted now; the frame after them is the next cross-fade
+        end = self.vocoder_context + length + CROSSFADE // HOP_LENGTH
+        piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], self.vocoder_context, end)
+        return self.crossfade(piece, length * HOP_LENGTH, final)
 
     def running_f0(self, new: np.ndarray) -> float | None:
         """Median F0 of the source's voiced frames so far, with the contour of the frames emitted now."""

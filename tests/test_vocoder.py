@@ -54,3 +54,27 @@ def test_bad_vocoder_checkpoints(tmp_path):
     assert isinstance(load_hifigan(path, v3), HiFiGANGenerator)  # any checkpoint of the official format
     with pytest.raises(CheckpointError, match="does not match"):
         load_hifigan(path)  # V1 config for V3 weights
+
+
+@pytest.mark.parametrize("layout", ["1d", "2d channels-last"])
+def test_a_region_is_the_whole_output_there_at_a_fraction_of_the_work(vocoder, layout):
+    import copy
+
+    generator = copy.deepcopy(vocoder)
+    if layout != "1d":
+        generator.use_2d_channels_last()
+    torch.manual_seed(0)
+    mel = torch.randn(1, 80, 40) - 5.0
+    with torch.inference_mode():
+        whole = generator(mel)
+        for start, end in [(16, 23), (0, 5), (30, 40), (0, 40)]:
+            part = generator.region(mel, start, end)
+            assert part.shape[-1] == (end - start) * 256
+            torch.testing.assert_close(part, whole[..., start * 256 : end * 256], atol=2e-5, rtol=0)
+        # the last, highest-rate layers run on little more than the region's 7 frames of the 40
+        widths = {}
+        hooks = [m.register_forward_hook(lambda m, i, o: widths.update({m: o.shape[-1]})) for m in generator.ups]
+        generator.region(mel, 16, 23)
+        for h in hooks:
+            h.remove()
+    assert widths[generator.ups[-1]] < 0.4 * 40 * 256

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from mediumvc.audio import HOP_LENGTH
 
 
 class Vocoder(nn.Module):
@@ -17,3 +20,8 @@ class Vocoder(nn.Module):
     def for_cpu(self) -> Vocoder:
         """The same function in the layout that runs fastest on CPU (called once, for inference)."""
         return self
+
+    def region(self, mel: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """The samples of frames [start, end) only: (B, 80, T) -> (B, 1, (end - start) * 256), equal to
+        `self(mel)[..., start * 256 : end * 256]`. Generators may compute less to get them."""
+        return self(mel)[..., start * HOP_LENGTH : end * HOP_LENGTH]

@@ -36,13 +36,14 @@ class MelVocoder:
         self.chunk_frames = max(32, int(chunk_seconds * SAMPLE_RATE / HOP_LENGTH))
 
     @torch.inference_mode()
-    def span(self, mel: torch.Tensor, skip: int = 0) -> np.ndarray:
-        """Normalised mel (T, 80) vocoded in one piece -> its samples from `skip` on (T * 256 - skip,): the
-        streaming path vocodes a chunk with its left context and keeps the chunk."""
+    def span(self, mel: torch.Tensor, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Normalised mel (T, 80) vocoded in one piece -> the samples of its frames [start, end) ((end - start)
+        * 256,): the streaming path vocodes a chunk with context on both sides and keeps the chunk."""
         log_mel = denormalize_mel(mel.to(self.device).float()).T.unsqueeze(0)
+        end = len(mel) if end is None else min(end, len(mel))
         with autocast(self.device, self.precision):
-            wav = self.generator(log_mel)[0, 0].float()
-        return wav[skip:].cpu().numpy()
+            wav = self.generator.region(log_mel, start, end)[0, 0].float()
+        return wav.cpu().numpy()
 
     @torch.inference_mode()
     def __call__(

@@ -122,17 +122,59 @@ class HiFiGANGenerator(Vocoder):
         return self.use_2d_channels_last()
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.region(mel, 0, mel.shape[-1])
+
+    def region(self, mel: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        """As `Vocoder.region`, with each layer computing only the samples the layers after it read for frames
+        [start, end): vocoding a streamed chunk with its context costs little more than the chunk, because the
+        costly late layers run at high rates but reach only a frame or two."""
         if self.as_2d:
             mel = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        x = self.conv_pre(mel)
+        wanted = self._wanted(mel.shape[-1], start, end)
+        x, have = _crop(mel, (0, mel.shape[-1]), next(wanted))
+        x, have = _crop(self.conv_pre(x), have, next(wanted))
         n = len(self.config.resblock_kernel_sizes)
-        for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, LRELU_SLOPE))
+        for i, (up, rate) in enumerate(zip(self.ups, self.config.upsample_rates)):
+            x, have = _crop(up(F.leaky_relu(x, LRELU_SLOPE)), (have[0] * rate, have[1] * rate), next(wanted))
             # Multi-receptive-field fusion: the average of the parallel blocks.
-            x = sum(self.resblocks[i * n + j](x) for j in range(n)) / n
+            x, have = _crop(sum(self.resblocks[i * n + j](x) for j in range(n)) / n, have, next(wanted))
         x = F.leaky_relu(x)  # PyTorch's default slope 0.01 here, as in the original
-        wav = torch.tanh(self.conv_post(x))
+        wav, _ = _crop(torch.tanh(self.conv_post(x)), have, next(wanted))
         return wav.squeeze(2) if self.as_2d else wav
+
+    def _wanted(self, frames: int, start: int, end: int):
+        """The sample spans (start, end), at each layer's rate, that each layer must output for frames
+        [start, end): found from the last layer back, yielded first to last (the mel's span first)."""
+        reach = lambda module: sum(_padding(m) for m in module.modules() if isinstance(m, _CONVS))
+        n = len(self.config.resblock_kernel_sizes)
+        a, b = start * self.hop_length, end * self.hop_length
+        spans = [(a, b)]
+        a, b = a - reach(self.conv_post), b + reach(self.conv_post)
+        for i in reversed(range(len(self.ups))):
+            spans.append((a, b))  # the blocks' output
+            r = max(reach(block) for block in self.resblocks[i * n : (i + 1) * n])
+            a, b = a - r, b + r
+            spans.append((a, b))  # the upsampling's output
+            up, rate = self.ups[i], self.config.upsample_rates[i]
+            k, p = up.kernel_size[-1], _padding(up)
+            a, b = (a + p - k + 1) // rate, (b - 1 + p) // rate + 1  # the inputs any of those outputs reads
+        spans.append((a, b))  # conv_pre's output
+        spans.append((a - _padding(self.conv_pre), b + _padding(self.conv_pre)))
+        return iter(reversed(spans))
+
+
+_CONVS = (nn.Conv1d, nn.ConvTranspose1d, nn.Conv2d, nn.ConvTranspose2d)
+
+
+def _padding(conv: nn.Module) -> int:
+    """Samples a 'same' convolution reads on each side of its output (its padding along time)."""
+    return conv.padding[-1]
+
+
+def _crop(x: torch.Tensor, have: tuple[int, int], want: tuple[int, int]) -> tuple[torch.Tensor, tuple[int, int]]:
+    """x holds samples [have) along its last axis; keep those of [want) it holds -> (x, the span kept)."""
+    a, b = max(want[0], have[0]), min(want[1], have[1])
+    return x[..., a - have[0] : b - have[0]], (a, b)
 
 
 def _as_conv2d(conv: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
