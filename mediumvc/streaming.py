@@ -34,8 +34,8 @@ class StreamSettings:
     """chunk: frames emitted per step (256 samples each); lookahead: future frames each step waits for;
     context_seconds: past audio the networks and stages see."""
 
-    chunk: int = 12
-    lookahead: int = 4
+    chunk: int = 8
+    lookahead: int = 9
     context_seconds: float = 1.5
 
     def __post_init__(self) -> None:

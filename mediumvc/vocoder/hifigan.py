@@ -60,10 +60,11 @@ class ResBlock1(nn.Module):
         self.convs1 = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=d, padding=_same_pad(k, d)) for d in dilations)
         self.convs2 = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=1, padding=_same_pad(k, 1)) for _ in dilations)
 
+    def steps(self) -> list[tuple[nn.Module, ...]]:
+        return list(zip(self.convs1, self.convs2))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2):
-            x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
-        return x
+        return residual_region(self.steps(), x, (0, x.shape[-1]), (0, x.shape[-1]))[0]
 
 
 class ResBlock2(nn.Module):
@@ -73,10 +74,33 @@ class ResBlock2(nn.Module):
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv1d(ch, ch, k, dilation=d, padding=_same_pad(k, d)) for d in dilations)
 
+    def steps(self) -> list[tuple[nn.Module, ...]]:
+        return [(c,) for c in self.convs]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for c in self.convs:
-            x = x + c(F.leaky_relu(x, LRELU_SLOPE))
-        return x
+        return residual_region(self.steps(), x, (0, x.shape[-1]), (0, x.shape[-1]))[0]
+
+
+def residual_region(
+    steps: list[tuple[nn.Module, ...]], x: torch.Tensor, have: tuple[int, int], want: tuple[int, int]
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """x += step(x) for each step (its convolutions, each after a leaky ReLU), on the samples [want) only: x holds
+    samples [have) along its last axis, and each convolution computes just what the ones after it read.
+    -> (the result, the span it holds: [want) within [have))."""
+    needs, (a, b) = [], want
+    for convs in reversed(steps):
+        needs.append((a, b))
+        reach = sum(_padding(c) for c in convs)
+        a, b = a - reach, b + reach
+    x, have = _crop(x, have, (a, b))
+    for convs, need in zip(steps, reversed(needs)):
+        h, h_have, rest = x, have, sum(_padding(c) for c in convs)
+        for conv in convs:
+            rest -= _padding(conv)
+            h, h_have = _crop(conv(F.leaky_relu(h, LRELU_SLOPE)), h_have, (need[0] - rest, need[1] + rest))
+        x, have = _crop(x, have, need)
+        x = x + h
+    return x, have
 
 
 class HiFiGANGenerator(Vocoder):
@@ -136,8 +160,10 @@ class HiFiGANGenerator(Vocoder):
         n = len(self.config.resblock_kernel_sizes)
         for i, (up, rate) in enumerate(zip(self.ups, self.config.upsample_rates)):
             x, have = _crop(up(F.leaky_relu(x, LRELU_SLOPE)), (have[0] * rate, have[1] * rate), next(wanted))
-            # Multi-receptive-field fusion: the average of the parallel blocks.
-            x, have = _crop(sum(self.resblocks[i * n + j](x) for j in range(n)) / n, have, next(wanted))
+            # Multi-receptive-field fusion: the average of the parallel blocks (all return the same span).
+            want = next(wanted)
+            outs = [residual_region(block.steps(), x, have, want) for block in self.resblocks[i * n : (i + 1) * n]]
+            x, have = sum(out for out, _ in outs) / n, outs[0][1]
         x = F.leaky_relu(x)  # PyTorch's default slope 0.01 here, as in the original
         wav, _ = _crop(torch.tanh(self.conv_post(x)), have, next(wanted))
         return wav.squeeze(2) if self.as_2d else wav
