@@ -154,7 +154,7 @@ class HiFiGANGenerator(Vocoder):
         costly late layers run at high rates but reach only a frame or two."""
         if self.as_2d:
             mel = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        wanted = self._wanted(mel.shape[-1], start, end)
+        wanted = self._wanted(start, end)
         x, have = _crop(mel, (0, mel.shape[-1]), next(wanted))
         x, have = _crop(self.conv_pre(x), have, next(wanted))
         n = len(self.config.resblock_kernel_sizes)
@@ -168,7 +168,7 @@ class HiFiGANGenerator(Vocoder):
         wav, _ = _crop(torch.tanh(self.conv_post(x)), have, next(wanted))
         return wav.squeeze(2) if self.as_2d else wav
 
-    def _wanted(self, frames: int, start: int, end: int):
+    def _wanted(self, start: int, end: int):
         """The sample spans (start, end), at each layer's rate, that each layer must output for frames
         [start, end): found from the last layer back, yielded first to last (the mel's span first)."""
         reach = lambda module: sum(_padding(m) for m in module.modules() if isinstance(m, _CONVS))
