@@ -78,3 +78,16 @@ def test_a_region_is_the_whole_output_there_at_a_fraction_of_the_work(vocoder, l
         for h in hooks:
             h.remove()
     assert widths[generator.ups[-1]] < 0.4 * 40 * 256
+
+
+def test_long_mels_vocoded_in_pieces_join_like_one_piece(vocoder):
+    import copy
+
+    from mediumvc.vocoder import MelVocoder
+
+    pieces = MelVocoder(copy.deepcopy(vocoder), "cpu", "fp32")
+    torch.manual_seed(1)
+    mel = torch.rand(150, 80)
+    whole = pieces(mel, chunk_frames=1000)
+    assert len(whole) == 150 * 256
+    assert abs(pieces(mel, chunk_frames=40) - whole).max() < 1e-4

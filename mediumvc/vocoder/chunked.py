@@ -61,8 +61,8 @@ class MelVocoder:
             e = min(total, s + size)
             a, b = max(0, s - context), min(total, e + context)
             with autocast(self.device, self.precision):
-                wav = self.generator(log_mel[..., a:b])[0, 0].float()
-            out[s * HOP_LENGTH : e * HOP_LENGTH] = wav[(s - a) * HOP_LENGTH : (e - a) * HOP_LENGTH].cpu().numpy()
+                wav = self.generator.region(log_mel[..., a:b], s - a, e - a)[0, 0].float()
+            out[s * HOP_LENGTH : e * HOP_LENGTH] = wav.cpu().numpy()
             if progress is not None:
                 progress(n / len(starts))
         return out
