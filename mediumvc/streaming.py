@@ -99,6 +99,12 @@ class StreamingConversion:
             return np.zeros(0, np.float32)
         return self.step(end, end, final=True)
 
+    def falling_behind(self, steps: int = 10) -> bool:
+        """Whether the last `steps` steps (the first, which builds kernels, aside) took longer than the chunk they
+        emitted, at the median: a live stream then lags further and further."""
+        recent = self.compute_seconds[1:][-steps:]
+        return len(recent) == steps and float(np.median(recent)) > self.settings.chunk_seconds
+
     def frames_available(self) -> int:
         return self.offset + len(self.audio) // HOP_LENGTH
 

@@ -92,6 +92,18 @@ def test_with_lookahead_enough_for_the_vocoder_each_chunk_sounds_as_in_the_whole
     assert np.abs(streamed[inner] - whole[inner]).max() < 4e-3  # 1e-3 here; 17e-3 with 8 frames before each chunk
 
 
+def test_a_stream_slower_than_real_time_is_noticed(bundled, clip):
+    wav, voice = clip
+    conversion = StreamingConversion(bundled, voice, SETTINGS)
+    chunk = SETTINGS.chunk_seconds
+    conversion.compute_seconds = [5.0] + [0.5 * chunk] * 12  # the first step (kernels) does not count
+    assert not conversion.falling_behind()
+    conversion.compute_seconds += [1.5 * chunk] * 10
+    assert conversion.falling_behind()
+    conversion.compute_seconds = [0.1, 2 * chunk, 2 * chunk]  # too few steps to tell
+    assert not conversion.falling_behind()
+
+
 @pytest.mark.parametrize("bad", [{"chunk": 0}, {"lookahead": 1}, {"context_seconds": 0.1}])
 def test_bad_stream_settings_are_refused(bad):
     with pytest.raises(MediumVCError, match="stream settings"):

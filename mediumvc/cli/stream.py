@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     return stream_live(converter, voice, settings, pitch, sounddevice)
 
 
+BEHIND = (
+    "this machine converts a chunk slower than real time: try --chunk 12 --lookahead 4 (less compute, a few more "
+    "words lost), --threads with more cores, or a model's fast vocoder (--vocoder fast)"
+)
+
+
 def stream_file(converter, source: np.ndarray, voice, settings, output: str | None, pitch: dict) -> int:
     from mediumvc.audio import SAMPLE_RATE, save_wav
     from mediumvc.streaming import simulate
@@ -77,6 +83,8 @@ def stream_file(converter, source: np.ndarray, voice, settings, output: str | No
         f"max {1000 * steady.max():.0f} ms (first {1000 * times[0]:.0f} ms); real-time margin "
         f"{settings.chunk_seconds / np.median(steady):.2f}x; {late} chunk(s) slower than real time"
     )
+    if np.median(steady) > settings.chunk_seconds:
+        print(BEHIND, file=sys.stderr)
     if output:
         save_wav(output, out, SAMPLE_RATE)
         print(f"wrote {output} ({len(out) / SAMPLE_RATE:.2f} s)")
@@ -125,6 +133,7 @@ def stream_live(converter, voice, settings, pitch: dict, sounddevice) -> int:
         pending = pending[n:]
 
     conversion = StreamingConversion(converter, voice, settings, **pitch)
+    warned = False
     print("listening: speak into the microphone, Ctrl+C to stop", file=sys.stderr)
     with sounddevice.Stream(samplerate=SAMPLE_RATE, blocksize=size, channels=1, dtype="float32", callback=callback):
         try:
@@ -132,6 +141,9 @@ def stream_live(converter, voice, settings, pitch: dict, sounddevice) -> int:
                 out = conversion.push(heard.get())
                 if len(out):
                     ready.put(out)
+                if not warned and conversion.falling_behind():
+                    print(BEHIND, file=sys.stderr)
+                    warned = True
         except KeyboardInterrupt:
             pass
     times = np.array(conversion.compute_seconds[1:] or [0.0])
