@@ -38,18 +38,19 @@ def _peak_rss_mb(fn) -> float | None:
     """Peak resident memory (MB) of the process while `fn` runs (Linux: VmHWM, reset through clear_refs)."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
-        fn()
-        return _vm_hwm_mb()
     except OSError:
         return None
+    fn()
+    return _vm_hwm_mb()
 
 
 def _vm_hwm_mb() -> float | None:
     """The process's peak resident memory so far (MB), None off Linux."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), None)
 
 
 def _in_fresh_process(function: str, *args):
@@ -79,10 +80,7 @@ def conversion_peak_rss(
         vc.vocoder = MelVocoder(fast_vocoder(config, model), dev, precision)
     vc.precision = precision
     vc.convert(speech_like(seconds), vc.target_voice(speech_like(5.0, seed=1)))
-    try:
-        return _vm_hwm_mb()
-    except OSError:
-        return None
+    return _vm_hwm_mb()
 
 
 def _median_time(fn, repeats: int) -> float:
