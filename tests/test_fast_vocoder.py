@@ -103,6 +103,23 @@ def test_a_discriminator_joins_a_resumed_run_and_resumes_with_it(tmp_path):
     assert all(torch.equal(a["disc"][k], b["disc"][k]) for k in a["disc"])
 
 
+def test_a_run_starts_from_given_weights_and_stops_at_its_time_box(tmp_path):
+    data = write_teacher_data(tmp_path / "data")
+    config = DistillConfig(model=TINY, steps=30, batch=4, crop=16, margin=4, ckpt_every=30, eval_every=30, warmup=5)
+    first = torch.load(distill(data, tmp_path / "first", config, log=lambda _: None), weights_only=True)["model"]
+    one_step = DistillConfig(**{**config.__dict__, "steps": 1, "eval_every": 1})
+    fresh, continued = [], []
+    distill(data, tmp_path / "fresh", one_step, log=fresh.append)
+    distill(data, tmp_path / "continued", one_step, log=continued.append, init=first)
+    assert json.loads(continued[-1])["val_loss"] < json.loads(fresh[-1])["val_loss"]
+    # A time box far shorter than the steps: it stops early, checkpointed and evaluated at the same step.
+    endless = DistillConfig(**{**config.__dict__, "steps": 10**6})
+    lines = []
+    state = torch.load(distill(data, tmp_path / "boxed", endless, log=lines.append, seconds=1.0), weights_only=True)
+    assert 0 < state["step"] < 10**6
+    assert json.loads(lines[-1])["step"] == state["step"]
+
+
 def test_distillation_refuses_empty_data(tmp_path):
     with pytest.raises(MediumVCError, match="prepare.py"):
         distill(tmp_path, tmp_path / "run")

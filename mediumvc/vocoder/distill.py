@@ -223,9 +223,10 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray) -> float | None:
         return None
 
 
-def _lr_factor(step: int, config: DistillConfig) -> float:
-    """Linear warm-up, then a cosine decay to a tenth at the last step (a plain float: checkpoints load weights-only)."""
-    progress = min(1.0, step / config.steps)
+def _lr_factor(step: int, config: DistillConfig, progress: float | None = None) -> float:
+    """Linear warm-up, then a cosine decay to a tenth at the end: the last step, or `progress` (0-1) when the run
+    has its own measure of it (a plain float: checkpoints load weights-only)."""
+    progress = min(1.0, step / config.steps if progress is None else progress)
     return min(1.0, (step + 1) / config.warmup) * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
 
 
@@ -236,9 +237,16 @@ def distill(
     log=print,
     until: int | None = None,
     device: str = "cpu",
+    init: dict[str, torch.Tensor] | None = None,
+    seconds: float | None = None,
 ) -> Path:
     """Train (or resume from OUT/last.pt) to `config.steps`, or pause at step `until`, on `device`; returns the
-    checkpoint. OUT/log.jsonl gets one line per evaluation."""
+    checkpoint. OUT/log.jsonl gets one line per evaluation.
+
+    init: the student's weights to start from when OUT has no checkpoint yet (e.g. an earlier run's export).
+    seconds: a time box: stop (checkpointed and evaluated) after this long, the learning rate decaying over
+        the box or the steps, whichever ends first.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train_items, held = load_items(data)
@@ -249,10 +257,15 @@ def distill(
         raise MediumVCError(f"{data}: no item has {span} frames; lower crop or margin")
     held = interleaved(held)[: config.eval_items]
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-    model = ISTFTVocoder(config.model).to(device)
+    model = ISTFTVocoder(config.model)
+    if init is not None:
+        model.load_state_dict(init)
+    model.to(device)
     loss_fn = DistillLoss(config).to(device)
+    t0 = time.time()
+    box = (lambda s: max(s / config.steps, (time.time() - t0) / seconds)) if seconds else (lambda s: None)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config))
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: _lr_factor(s, config, box(s)))
     parts = {"model": model, "optim": optim, "sched": sched}
     step = 0
     ckpt = out / CHECKPOINT
@@ -266,14 +279,15 @@ def distill(
         for group in disc_optim.param_groups:
             group["initial_lr"] = config.lr
         # A discriminator that joins a run later follows the run's learning-rate schedule from where it is.
-        disc_sched = torch.optim.lr_scheduler.LambdaLR(disc_optim, lambda s: _lr_factor(s, config), last_epoch=step - 1)
+        disc_sched = torch.optim.lr_scheduler.LambdaLR(
+            disc_optim, lambda s: _lr_factor(s, config, box(s)), last_epoch=step - 1
+        )
         disc_parts = {"disc": disc, "disc_optim": disc_optim, "disc_sched": disc_sched}
         if "disc" in snapshot:
             restore(snapshot, disc_parts)
         elif step > 0:
             log("the discriminator starts now")
         parts.update(disc_parts)
-    t0 = time.time()
     stop = config.steps if until is None else min(until, config.steps)
     while step < stop:
         model.train()
@@ -296,9 +310,11 @@ def distill(
         optim.step()
         sched.step()
         step += 1
+        if seconds and time.time() - t0 >= seconds:
+            stop = step
         if step % config.ckpt_every == 0 or step == stop:
             write_snapshot(ckpt, step, config, parts)
-        if step % config.eval_every == 0 or step == config.steps:
+        if step % config.eval_every == 0 or step == config.steps or (seconds and step == stop):
             row = {"step": step, **terms, "seconds": round(time.time() - t0, 1), **evaluate(model, held, loss_fn)}
             with (out / "log.jsonl").open("a") as f:
                 f.write(json.dumps(row) + "\n")

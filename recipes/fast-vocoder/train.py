@@ -1,6 +1,7 @@
 """Distil the fast vocoder from HiFi-GAN V1 on a folder from prepare.py, resuming from OUT/last.pt, then export it.
 
     python recipes/fast-vocoder/train.py DATA OUT [--steps 50000] [--threads 1] [--set dim=384 ...] [--export DIR]
+        [--init PART_DIR] [--minutes M] [--device cuda]
 
 OUT/log.jsonl: the loss terms, and on the held-out items the loss and PESQ-wb against the teacher, every
 `--eval-every` steps. The exported directory ships in a model directory with
@@ -15,7 +16,7 @@ import sys
 
 import torch
 
-from mediumvc.checkpoint import save_part_dir
+from mediumvc.checkpoint import load_part_dir, read_part_config, save_part_dir
 from mediumvc.vocoder.distill import DistillConfig, distill
 from mediumvc.vocoder.istft import ISTFTVocoderConfig
 
@@ -35,10 +36,16 @@ def main() -> int:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--set", nargs="*", default=[], metavar="SIZE=N", help="generator sizes, e.g. dim=384")
     ap.add_argument("--export", help="also write the trained vocoder as a part directory here")
+    ap.add_argument("--init", help="start a new run from this exported vocoder (its sizes replace --set)")
+    ap.add_argument("--minutes", type=float, help="time box: stop after this long, the learning rate decayed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     sizes = {k: int(v) for k, v in (s.split("=", 1) for s in args.set)}
     model = dataclasses.replace(ISTFTVocoderConfig(), **sizes)
+    init = None
+    if args.init:
+        model = read_part_config(args.init, "vocoder")
+        init = load_part_dir(args.init, "vocoder").net.state_dict()
     config = DistillConfig(
         model=model,
         steps=args.steps,
@@ -47,7 +54,9 @@ def main() -> int:
         adversarial=args.adversarial,
         eval_every=args.eval_every,
     )
-    ckpt = distill(args.data, args.out, config, log=lambda line: print(line, flush=True), device=args.device)
+    seconds = args.minutes * 60 if args.minutes else None
+    log = lambda line: print(line, flush=True)
+    ckpt = distill(args.data, args.out, config, log=log, device=args.device, init=init, seconds=seconds)
     if args.export:
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
         info = {"steps": state["step"], "teacher": "HiFi-GAN V1 universal"}
