@@ -43,6 +43,8 @@ def main() -> int:
     sizes = {k: int(v) for k, v in (s.split("=", 1) for s in args.set)}
     model = dataclasses.replace(ISTFTVocoderConfig(), **sizes)
     init = None
+    if args.init and args.set:
+        ap.error("--init takes its sizes from the exported vocoder: drop --set")
     if args.init:
         model = read_part_config(args.init, "vocoder")
         init = load_part_dir(args.init, "vocoder").net.state_dict()

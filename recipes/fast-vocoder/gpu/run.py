@@ -6,15 +6,18 @@
 Each training item becomes --copies items: the mel as packed (dequantised with a dither of one quantisation
 step), then copies with a random level (-6 to +3 dB) and a random stretch of the mel axis (+-8 %), so the student
 sees more of the teacher's function than the pack holds. Held-out items stay as packed. Each run is train.py on
-the GPU from PACK/init, time-boxed to --minutes, its options after the colon (e.g. `adv:--adversarial=0.1`);
-OUT/NAME gets its export, OUT/logs.txt every run's output.
+the GPU, time-boxed to --minutes, its options after the colon (e.g. `adv:--adversarial=0.1`); it starts from
+PACK/init unless its options set sizes (`wide:--set=dim=512`). OUT/NAME.tar.NN (15 MiB pieces: `cat` them into
+one tar) holds its export in fp16 and its log.jsonl; OUT/logs.txt every run's output.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -23,6 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pack import SCALE, dequantise, unpack_mels  # noqa: E402
+
+from safetensors.torch import load_file, save_file  # noqa: E402
 
 from mediumvc.files import atomic_savez  # noqa: E402
 from mediumvc.vocoder import MelVocoder, load_hifigan  # noqa: E402
@@ -63,6 +68,19 @@ def make_data(pack: Path, data: Path, copies: int, device: str) -> int:
     return len(rows) - 1
 
 
+def bring_back(run: Path, out: Path, name: str, piece: int = 15 << 20) -> None:
+    """The run's export (weights in fp16) and log.jsonl as one tar, in pieces small enough to come back."""
+    weights = run / "export" / "model.safetensors"
+    save_file({k: v.half().contiguous() for k, v in load_file(str(weights)).items()}, str(weights))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(run / "export", arcname="export")
+        tar.add(run / "log.jsonl", arcname="log.jsonl")
+    data = buffer.getvalue()
+    for n, start in enumerate(range(0, len(data), piece)):
+        (out / f"{name}.tar.{n:02d}").write_bytes(data[start : start + piece])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pack", type=Path)
@@ -82,9 +100,11 @@ def main() -> int:
         name, _, options = spec.partition(":")
         cmd = [sys.executable, str(TRAIN), str(args.work / "data"), str(args.work / name), "--device", args.device]
         cmd += ["--steps", "1000000", "--eval-every", "2000", "--minutes", str(args.minutes)]
-        cmd += ["--threads", str(args.threads), "--init", str(args.pack / "init"), "--export", str(args.out / name)]
-        for option in options.split():
-            cmd += option.split("=", 1)
+        cmd += ["--threads", str(args.threads), "--export", str(args.work / name / "export")]
+        for option in options.split():  # --name=value, or a further value of the option before it
+            cmd += option.split("=", 1) if option.startswith("--") else [option]
+        if "--set" not in cmd:
+            cmd += ["--init", str(args.pack / "init")]
         log = open(args.work / f"{name}.log", "w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
     failed = 0
@@ -92,6 +112,8 @@ def main() -> int:
         for name, (proc, log) in procs.items():
             failed += proc.wait() != 0
             log.close()
+            if proc.returncode == 0:
+                bring_back(args.work / name, args.out, name)
             text = (args.work / f"{name}.log").read_text()
             logs.write(f"== {name}\n{text}\n")
             print(f"== {name} (exit {proc.returncode})\n" + "\n".join(text.splitlines()[-4:]), flush=True)
