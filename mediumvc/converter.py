@@ -9,6 +9,7 @@ each injected, along the one path audio -> mel -> SingleVC -> MediumVC -> mel ->
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,16 @@ VOCODERS = ("default", "fast")  # the model directory's vocoder, or the fast one
 FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH
 Target = TargetVoice | torch.Tensor | AudioLike | Sequence[AudioLike]
 Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A source converted up to the vocoder: its mel (T, 80), the converted mel after the stages (T, 80), both
+    normalised, and the stages' context, which `VoiceConverter.vocode` needs to finish the waveform."""
+
+    source_mel: torch.Tensor
+    mel: torch.Tensor
+    context: StageContext
 
 
 def overlapping_windows(total: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -249,6 +260,8 @@ class VoiceConverter:
     def stage_context(self, wav: np.ndarray, mel: torch.Tensor, voice: TargetVoice, **options) -> StageContext:
         """What the stages see of a source `wav` (N,) with mel (T, 80) and the target: `StageContext` with the
         source's content embeddings when a stage needs them; `options` are StageContext's other fields."""
+        if "f0" in self.needs and "source_contour" not in options:  # tracked once for the mel and the waveform
+            options["source_contour"] = track_f0(wav)
         if "content" not in self.needs:
             return StageContext(wav, mel, voice, **options)
         embedding, speech = self.content_model.features(mel)
@@ -260,9 +273,22 @@ class VoiceConverter:
             converted = stage(converted, context)
         return converted
 
-    def vocode(self, mel: torch.Tensor, progress: Callable[[float], None] | None = None) -> np.ndarray:
-        """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz (see `MelVocoder`)."""
-        return self.vocoder(mel, progress)
+    def finish(self, wav: np.ndarray, context: StageContext) -> np.ndarray:
+        """What the stages do to the vocoded waveform (N,) of their mel (e.g. the pitch stage lands its pitch)."""
+        for stage in self.stages:
+            wav = stage.finish(wav, context)
+        return wav
+
+    def vocode(
+        self,
+        mel: torch.Tensor,
+        progress: Callable[[float], None] | None = None,
+        context: StageContext | None = None,
+    ) -> np.ndarray:
+        """Normalised mel (T, 80) -> waveform (T * 256,) float32 at 22.05 kHz (see `MelVocoder`); with the
+        `context` the stages made the mel in, they finish the waveform too."""
+        wav = self.vocoder(mel, progress)
+        return wav if context is None else self.finish(wav, context)
 
     def as_voice(self, target: Target) -> TargetVoice:
         """A TargetVoice, a bare (dim,) d-vector (no F0 or frames: those stages are skipped), or recordings."""
@@ -292,6 +318,23 @@ class VoiceConverter:
             self, chunks, self.as_voice(target), settings or StreamSettings(), pitch=pitch, transpose=transpose
         )
 
+    def conversion(
+        self,
+        source: AudioLike,
+        target: Target,
+        name: str | None = None,
+        progress: Progress | None = None,
+        pitch: str = "target",
+        transpose: float = 0.0,
+    ) -> Conversion:
+        """Source + target (as for `convert`) -> everything up to the vocoder (see `Conversion`)."""
+        voice = self.as_voice(target)
+        wav = self.front_end.load_source(source, name=name)
+        mel = self.front_end.wav_mel(wav)
+        context = self.stage_context(wav, mel, voice, pitch=pitch, transpose=transpose)  # checks the options first
+        converted = self.convert_mel(mel, voice.dvector, progress)
+        return Conversion(mel, self.run_stages(converted, context), context)
+
     def source_and_converted_mels(
         self,
         source: AudioLike,
@@ -302,12 +345,8 @@ class VoiceConverter:
         transpose: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Source + target (as for `convert`) -> (source mel, converted mel after the stages), both normalised (T, 80)."""
-        voice = self.as_voice(target)
-        wav = self.front_end.load_source(source, name=name)
-        mel = self.front_end.wav_mel(wav)
-        context = self.stage_context(wav, mel, voice, pitch=pitch, transpose=transpose)  # checks the options first
-        converted = self.convert_mel(mel, voice.dvector, progress)
-        return mel, self.run_stages(converted, context)
+        done = self.conversion(source, target, name=name, progress=progress, pitch=pitch, transpose=transpose)
+        return done.source_mel, done.mel
 
     def convert(
         self,
@@ -334,7 +373,7 @@ class VoiceConverter:
         """
         report = progress or (lambda fraction: None)
         with single_threaded_blas():
-            mels = self.source_and_converted_mels(
+            done = self.conversion(
                 source, target, name=name, progress=lambda f: report(0.2 * f), pitch=pitch, transpose=transpose
             )
-            return self.vocode(mels[1], progress=lambda f: report(0.2 + 0.8 * f)), SAMPLE_RATE
+            return self.vocode(done.mel, lambda f: report(0.2 + 0.8 * f), done.context), SAMPLE_RATE

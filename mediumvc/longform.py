@@ -117,11 +117,9 @@ def convert_long(
             for i, (s, e) in enumerate(windows):
                 wav = read_resampled(f, s * HOP_LENGTH, e * HOP_LENGTH) * scale
                 mel = vc.front_end.wav_mel(wav)
-                converted = vc.run_stages(
-                    vc.convert_mel(mel, voice.dvector),
-                    vc.stage_context(wav, mel, voice, source_f0=source_f0, pitch=pitch, transpose=transpose),
-                )
-                piece = vc.vocoder(converted, chunk_frames=VOCODER_FRAMES)
+                context = vc.stage_context(wav, mel, voice, source_f0=source_f0, pitch=pitch, transpose=transpose)
+                converted = vc.run_stages(vc.convert_mel(mel, voice.dvector), context)
+                piece = vc.finish(vc.vocoder(converted, chunk_frames=VOCODER_FRAMES), context)
                 ramp = len(tail)
                 if ramp:
                     fade = np.linspace(0.0, 1.0, ramp + 2, dtype=np.float32)[1:-1]

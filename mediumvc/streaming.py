@@ -129,7 +129,7 @@ class StreamingConversion:
         first = self.context  # the chunk's first frame within the window
         source_f0 = self.running_f0(contour[first : until - start])
         context = self.vc.stage_context(
-            wav, mel, self.voice, source_f0=source_f0, source_contour=contour, **self.options
+            wav, mel, self.voice, source_f0=source_f0, source_contour=contour, finished=False, **self.options
         )
         converted = self.vc.convert_mel(mel, self.voice.dvector)
         # The networks see the whole window; the stages and the vocoder only what the chunk needs.

@@ -148,6 +148,35 @@ def test_pitch_options_reach_the_stage_and_are_checked(pitch_model_dir, speech):
         vc.convert(src, voice, pitch="up")
 
 
+@pytest.mark.parametrize("goal", [60.0, 70.0, 85.0, 150.0, 250.0, 350.0, 500.0])
+def test_targets_across_the_human_range_come_out_at_their_pitch(goal, tiny_converter):
+    """Stage, vocoder and finish, judged by pYIN (not our tracker, which the stage uses): within a semitone.
+    Below the floor (90 Hz) the voice is rendered at 90 Hz and moved down after vocoding."""
+    from mediumvc.evaluation.pitch import judged_f0
+    from mediumvc.stages import StageContext
+
+    src = voiced(2.0, f0=110.0)
+    mel = tiny_converter.source_mel(src)
+    context = StageContext(src, mel, TargetVoice(torch.zeros(256), f0=goal))
+    stage = PitchStage()
+    wav = stage.finish(tiny_converter.vocode(stage(mel, context)), context)
+    assert semitones(judged_f0(wav, 22050), goal) < 1.0
+
+
+def test_below_the_floor_the_vocoder_alone_misses_the_pitch(tiny_converter):
+    """Why the floor exists: rendered directly, a 60 Hz goal comes out over a semitone high (or unvoiced)."""
+    from mediumvc.evaluation.pitch import judged_f0
+    from mediumvc.stages import StageContext
+
+    src = voiced(2.0, f0=110.0)
+    mel = tiny_converter.source_mel(src)
+    context = StageContext(src, mel, TargetVoice(torch.zeros(256), f0=60.0))
+    stage = PitchStage(floor=0.0)
+    wav = stage.finish(tiny_converter.vocode(stage(mel, context)), context)
+    judged = judged_f0(wav, 22050)
+    assert np.isnan(judged) or semitones(judged, 60.0) > 1.0
+
+
 @pytest.mark.parametrize("goal", [300.0, 400.0])
 def test_high_targets_keep_their_harmonics(goal, tiny_converter, speech):
     """Above 238 Hz the envelope keeps fewer coefficients, so the comb survives (a fixed 20 read 400 Hz as 201)."""

@@ -165,9 +165,10 @@ class ConversionService:
             ]
             voice = vc.target_voice([(w, SAMPLE_RATE) for w in target_wavs])
             report(0.3, "converting")
-            mel, converted = vc.source_and_converted_mels(source, voice, name="source", **pitch_options)
+            done = vc.conversion(source, voice, name="source", **pitch_options)
+            mel, converted = done.source_mel, done.mel
             report(0.5, "vocoding")
-            wav = vc.vocode(converted, progress=lambda f: report(0.5 + 0.5 * f, "vocoding"))
+            wav = vc.vocode(converted, lambda f: report(0.5 + 0.5 * f, "vocoding"), done.context)
             target_mel = vc.source_mel((target_wavs[0], SAMPLE_RATE), name="target 1")
         except BaseException:
             self._count("failed")

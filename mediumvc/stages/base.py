@@ -30,6 +30,8 @@ class StageContext:
     source_content: (T, D) content embeddings of `source_mel`, when a stage matches by content; else None.
     source_speech: (T,) bool, the frames of `source_mel` where speech is heard (with `source_content`).
     source_contour: (T,) F0 of `source_wav` per frame (Hz, 0 = unvoiced) when already tracked; None = not yet.
+    finished: whether the vocoded waveform goes through the stages' `finish` (not when streaming: each chunk is
+        vocoded apart), so a stage may leave part of its work to it.
     """
 
     source_wav: np.ndarray
@@ -41,6 +43,7 @@ class StageContext:
     source_content: torch.Tensor | None = None
     source_speech: torch.Tensor | None = None
     source_contour: np.ndarray | None = None
+    finished: bool = True
 
     def __post_init__(self) -> None:
         if self.pitch not in PITCH_MODES:
@@ -69,7 +72,8 @@ class Stage:
     Subclasses set `name` (its key in a model's config and the CLI's `--no-NAME`), `summary` (one line for
     help texts), `needs` (what `VoiceConverter` must gather: "f0" and "frames" of the target, "content" of the
     target's frames and of the source, which takes the model's content model), and
-    implement `__call__(mel (T, 80), context) -> (T, 80)` in the normalised [0, 1] scale.
+    implement `__call__(mel (T, 80), context) -> (T, 80)` in the normalised [0, 1] scale. A stage may also
+    `finish` the vocoded waveform of its mel (the same context; (N,) -> (N,)), for what a mel cannot carry.
     """
 
     name: ClassVar[str] = ""
@@ -78,6 +82,9 @@ class Stage:
 
     def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
         raise NotImplementedError
+
+    def finish(self, wav: np.ndarray, context: StageContext) -> np.ndarray:
+        return wav
 
     def to_dict(self) -> dict:
         """{"name": ..., settings...}: how a model's config.json lists it."""

@@ -4,6 +4,11 @@ A log-mel splits into a smooth envelope (its low DCT coefficients along the mel 
 (the rest), which for voiced speech is the harmonic comb set by F0. The stage keeps the converted envelope
 and replaces the fine structure with that of a clean harmonic spectrum following the source's F0 contour
 moved to the target's median F0: the words' intonation at the target's pitch level. Closed-form numpy.
+
+The mel cannot hold every pitch: below about 90 Hz its bands are too coarse for the harmonic comb, and the
+vocoder makes such voices creaky or a few semitones high. So a goal below `floor` is rendered at `floor`,
+and `finish` moves the vocoded waveform down onto the goal by TD-PSOLA (`mediumvc.psola`), which keeps the
+spectral envelope.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from scipy.fft import dct, idct
 from mediumvc.audio import N_FFT, SAMPLE_RATE
 from mediumvc.f0 import BLOCK_FRAMES, median_f0, track_f0, transpose_contour
 from mediumvc.mel import denormalize_mel, mel_filterbank, normalize_mel
+from mediumvc.psola import shift_pitch
 from mediumvc.stages.base import Stage, StageContext
 
 
@@ -25,6 +31,7 @@ from mediumvc.stages.base import Stage, StageContext
 class PitchStage(Stage):
     """lifter: DCT coefficients (of 80) kept as the envelope; the rest is fine structure.
     hnr_db: harmonic peaks over the noise floor of the rebuilt spectrum (the depth of the harmonic valleys).
+    floor: Hz; a goal level below it is rendered at it and moved down to the goal in `finish` (0 = never).
     Skipped when the target's F0 is unknown or the source has no voiced frames."""
 
     name = "pitch"
@@ -33,24 +40,45 @@ class PitchStage(Stage):
 
     lifter: int = 20
     hnr_db: float = 30.0
+    floor: float = 90.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.lifter < 80:
             raise ValueError(f"pitch.lifter must be in 1..79, not {self.lifter}")
         if not self.hnr_db > 0:
             raise ValueError(f"pitch.hnr_db must be positive, not {self.hnr_db}")
+        if not 0 <= self.floor <= 200:
+            raise ValueError(f"pitch.floor must be within 0-200 Hz, not {self.floor}")
 
-    def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
+    def goal(self, context: StageContext) -> tuple[np.ndarray, float] | None:
+        """(the F0 contour (T,) the output should follow, its median level in Hz), or None when the stage
+        leaves the pitch alone."""
         if context.voice.f0 is None and context.pitch == "target":
-            return mel
+            return None
         f0 = context.source_contour if context.source_contour is not None else track_f0(context.source_wav)
         source_f0 = context.source_f0 or median_f0(f0)
         if source_f0 is None:
-            return mel
+            return None
         level = context.voice.f0 if context.pitch == "target" else source_f0
-        goal = level * 2 ** (context.transpose / 12)
-        settings = dataclasses.replace(self, lifter=min(self.lifter, comb_lifter(goal)))
-        return impose_pitch(mel, transpose_contour(f0, source_f0, goal), settings)
+        level *= 2 ** (context.transpose / 12)
+        return transpose_contour(f0, source_f0, level), level
+
+    def lift(self, level: float, context: StageContext) -> float:
+        """The factor a goal level is rendered above itself (1 from `floor` up, or without `finish` to follow)."""
+        return max(1.0, self.floor / level) if context.finished else 1.0
+
+    def __call__(self, mel: torch.Tensor, context: StageContext) -> torch.Tensor:
+        if (goal := self.goal(context)) is None:
+            return mel
+        contour, level = goal
+        lift = self.lift(level, context)
+        settings = dataclasses.replace(self, lifter=min(self.lifter, comb_lifter(level * lift)))
+        return impose_pitch(mel, contour * lift, settings)
+
+    def finish(self, wav: np.ndarray, context: StageContext) -> np.ndarray:
+        if (goal := self.goal(context)) is None or (lift := self.lift(goal[1], context)) == 1.0:
+            return wav
+        return lower_pitch(wav, goal[0] * lift, lift)
 
 
 # Below 1 kHz the mel bands are 37.2 Hz apart, so a harmonic comb at F0 repeats every F0 / 37.2 bands: DCT
@@ -104,6 +132,19 @@ def harmonic_fine_structure(f0: np.ndarray, settings: PitchStage = PitchStage())
         log_mel = np.log(np.maximum(np.sqrt(power) @ basis.T, 1e-5))
         out[s : s + BLOCK_FRAMES] = log_mel - _envelope(log_mel, settings.lifter)
     return out
+
+
+def lower_pitch(wav: np.ndarray, rendered: np.ndarray, factor: float, reach: float = 3.0) -> np.ndarray:
+    """A waveform (N,) vocoded from a mel with the F0 contour `rendered` (T,) -> its pitch divided by `factor`.
+    The grains follow the waveform's own F0 where it is within `reach` semitones of the contour, else the
+    contour's (the vocoder does not follow every frame)."""
+    now = track_f0(wav)
+    frames = min(len(now), len(rendered))
+    now, rendered = now[:frames], np.asarray(rendered[:frames], dtype=np.float64)
+    with np.errstate(all="ignore"):  # unvoiced frames: 0 / 0
+        close = (now > 0) & (rendered > 0) & (np.abs(12 * np.log2(now / rendered)) <= reach)
+    f0 = np.where(close, now, rendered)
+    return shift_pitch(wav, f0, np.full(frames, 1.0 / factor))
 
 
 def impose_pitch(mel: torch.Tensor, f0: np.ndarray, settings: PitchStage = PitchStage()) -> torch.Tensor:
