@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pack import SCALE, dequantise, unpack_mels  # noqa: E402
-
-from safetensors.torch import load_file, save_file  # noqa: E402
 
 from mediumvc.files import atomic_savez  # noqa: E402
 from mediumvc.vocoder import MelVocoder, load_hifigan  # noqa: E402
