@@ -84,6 +84,7 @@ class Stage:
         raise NotImplementedError
 
     def finish(self, wav: np.ndarray, context: StageContext) -> np.ndarray:
+        """The vocoded waveform (N,) of the mel this stage made in `context` -> (N,); most leave it as it is."""
         return wav
 
     def to_dict(self) -> dict:

@@ -36,7 +36,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--set", nargs="*", default=[], metavar="SIZE=N", help="generator sizes, e.g. dim=384")
     ap.add_argument("--export", help="also write the trained vocoder as a part directory here")
-    ap.add_argument("--init", help="start a new run from this exported vocoder (its sizes replace --set)")
+    ap.add_argument("--init", help="start a new run from this exported vocoder, at its sizes")
     ap.add_argument("--minutes", type=float, help="time box: stop after this long, the learning rate decayed")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
