@@ -17,7 +17,7 @@ from mediumvc.mel import MelSpectrogram, framed, normalize_mel
 from mediumvc.training.export import export
 from mediumvc.vocoder import ISTFTVocoder, ISTFTVocoderConfig, MelVocoder
 from mediumvc.vocoder.distill import DistillConfig, distill, load_items
-from mediumvc.vocoder.istft import overlap_add
+from mediumvc.vocoder.istft import overlap_add, widened_state
 
 TINY = ISTFTVocoderConfig(dim=32, intermediate=64, layers=2)
 
@@ -47,6 +47,20 @@ def test_pieces_with_the_stated_context_join_like_one_piece():
     assert np.abs(whole - pieces).max() < 1e-4 * scale
     generator.context_frames = 2  # too little context: the joins differ, so the check above can fail
     assert np.abs(vocoder(mel, chunk_frames=64) - whole).max() > 1e-2 * scale
+
+
+def test_a_widened_vocoder_computes_the_same_waveform():
+    torch.manual_seed(0)
+    narrow = ISTFTVocoder(TINY).eval()
+    for block in narrow.blocks:
+        block.gamma.data.fill_(1.0)
+    wide = ISTFTVocoder(ISTFTVocoderConfig(dim=64, intermediate=128, layers=2)).eval()
+    wide.load_state_dict(widened_state(narrow.state_dict(), 2))
+    mel = torch.randn(1, 80, 50) - 5
+    with torch.no_grad():
+        a, b = narrow(mel), wide(mel)
+    assert a.abs().max() > 1e-3  # not a silent generator
+    assert torch.allclose(a, b, atol=1e-5 * float(a.abs().max()) + 1e-7)
 
 
 def write_teacher_data(root, items=6, frames=120):

@@ -85,6 +85,22 @@ class ISTFTVocoder(Vocoder):
         return wav if self.training else wav.clamp(-1.0, 1.0)
 
 
+def widened_state(state: dict[str, torch.Tensor], factor: int) -> dict[str, torch.Tensor]:
+    """An `ISTFTVocoder` state at `factor` times its dim and intermediate width that computes the same function.
+
+    Each channel is copied `factor` times and the weights that read the copies are divided among them: the copies
+    carry the same values, the layer norms see the same mean and variance, and the head the same sum.
+    """
+    out = {}
+    for name, t in state.items():
+        if not name.startswith("head."):  # every other tensor's first axis is the channels it writes
+            t = torch.cat([t] * factor, dim=0)
+        if name.endswith(("up.weight", "down.weight")) or name == "head.weight":  # these read widened channels
+            t = torch.cat([t] * factor, dim=1) / factor
+        out[name] = t
+    return out
+
+
 def overlap_add(frames: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     """Windowed frames (B, T, 1024) on the mel's grid -> (B, 1, T * 256), normalised by the summed squared window.
 

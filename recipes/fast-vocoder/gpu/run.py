@@ -7,7 +7,7 @@ Each training item becomes --copies items: the mel as packed (dequantised with a
 step), then copies with a random level (-6 to +3 dB) and a random stretch of the mel axis (+-8 %), so the student
 sees more of the teacher's function than the pack holds. Held-out items stay as packed. Each run is train.py on
 the GPU, time-boxed to --minutes, its options after the colon (e.g. `adv:--adversarial=0.1`); it starts from
-PACK/init unless its options set sizes (`wide:--set=dim=512`). OUT/NAME.tar.NN (15 MiB pieces: `cat` them into
+PACK/init unless its options name another `--init` or set sizes (`fresh:--set=dim=512`). OUT/NAME.tar.NN (15 MiB pieces: `cat` them into
 one tar) holds its export in fp16 and its log.jsonl; OUT/logs.txt every run's output.
 """
 
@@ -102,7 +102,7 @@ def main() -> int:
         cmd += ["--threads", str(args.threads), "--export", str(args.work / name / "export")]
         for option in options.split():  # --name=value, or a further value of the option before it
             cmd += option.split("=", 1) if option.startswith("--") else [option]
-        if "--set" not in cmd:
+        if "--set" not in cmd and "--init" not in cmd:
             cmd += ["--init", str(args.pack / "init")]
         log = open(args.work / f"{name}.log", "w")
         procs[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log)
