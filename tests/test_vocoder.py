@@ -91,3 +91,25 @@ def test_long_mels_vocoded_in_pieces_join_like_one_piece(vocoder):
     whole = pieces(mel, chunk_frames=1000)
     assert len(whole) == 150 * 256
     assert abs(pieces(mel, chunk_frames=40) - whole).max() < 1e-4
+
+
+@pytest.mark.filterwarnings("ignore:this CPU has no native bf16")
+def test_bf16_runs_a_copy_with_bf16_weights_and_the_same_results(vocoder):
+    """Under bf16 the vocoder keeps bf16 weights for what autocast would cast (so it need not cast them each
+    call): the output is autocast's over the fp32 generator, bit for bit, and fp32 still runs the fp32 weights."""
+    import copy
+
+    from mediumvc.mel import denormalize_mel
+    from mediumvc.runtime import autocast
+    from mediumvc.vocoder import MelVocoder
+
+    v = MelVocoder(copy.deepcopy(vocoder), "cpu", "bf16")
+    torch.manual_seed(2)
+    mel = torch.rand(40, 80)
+    out = v.span(mel, 16, 25)
+    with torch.inference_mode(), autocast(v.device, "bf16"):
+        reference = v.generator.region(denormalize_mel(mel).T.unsqueeze(0), 16, 25)[0, 0].float().numpy()
+    assert (out == reference).all() and abs(out).max() > 1e-3
+    assert v.running().conv_pre.weight.dtype == torch.bfloat16
+    v.precision = "fp32"
+    assert v.running() is v.generator and v.generator.conv_pre.weight.dtype == torch.float32
