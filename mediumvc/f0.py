@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mediumvc.audio import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from mediumvc.audio import N_FFT, SAMPLE_RATE
 from mediumvc.mel import framed
 
 F0_MIN = 60.0  # Hz: the tracker's search range
@@ -62,20 +62,31 @@ def track_f0(wav: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -
     YIN on the mel's frame grid; a frame is voiced when its normalised difference at the period is
     below `aperiodicity_max` and its level is within `floor_db` of the loudest frame.
     """
-    frames = framed(np.asarray(wav, dtype=np.float32))
+    return voicing(*analyse_frames(framed(np.asarray(wav, dtype=np.float32))), aperiodicity_max, floor_db)
+
+
+def analyse_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames (t, 1024) on the mel's grid -> YIN's F0 (Hz), aperiodicity and RMS level of each (t,): what
+    `voicing` decides from. F0 and aperiodicity do not change with the signal's scale; the level scales with it."""
     f0, aper, rms = np.zeros(len(frames)), np.ones(len(frames)), np.zeros(len(frames))
     for s in range(0, len(frames), BLOCK_FRAMES):  # blocks: an hour's frames in float64 would be 2.5 GB
         block = frames[s : s + BLOCK_FRAMES]
         f0[s : s + BLOCK_FRAMES], aper[s : s + BLOCK_FRAMES] = _yin_block(block)
         rms[s : s + BLOCK_FRAMES] = np.sqrt(np.mean(block.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return f0, aper, rms
+
+
+def voicing(
+    f0: np.ndarray, aper: np.ndarray, rms: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -40.0
+) -> np.ndarray:
+    """`analyse_frames`' output for consecutive frames -> the contour (Hz, 0 = unvoiced), as `track_f0` says."""
     loud = (20 * np.log10(rms / rms.max()) > floor_db) & (rms > 1e-4)  # digital silence is not voiced
     voiced = (aper < aperiodicity_max) & loud & np.isfinite(f0)
     # A 3-frame median over voiced neighbours removes single-frame octave jumps.
     padded = np.pad(np.where(voiced, f0, np.nan), 1, constant_values=np.nan)
     neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]], axis=1)
     with np.errstate(all="ignore"):
-        smooth = np.where(voiced, np.nanmedian(np.where(voiced[:, None], neighbours, 0.0), axis=1), 0.0)
-    return smooth[: len(wav) // HOP_LENGTH]
+        return np.where(voiced, np.nanmedian(np.where(voiced[:, None], neighbours, 0.0), axis=1), 0.0)
 
 
 def median_f0(f0: np.ndarray) -> float | None:

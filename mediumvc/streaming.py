@@ -20,7 +20,8 @@ import numpy as np
 
 from mediumvc.audio import HOP_LENGTH, PEAK, SAMPLE_RATE
 from mediumvc.errors import MediumVCError
-from mediumvc.f0 import track_f0
+from mediumvc.f0 import analyse_frames, voicing
+from mediumvc.mel import framed
 from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
 
@@ -78,6 +79,10 @@ class StreamingConversion:
         self.offset = -self.context  # the input frame `audio` starts at
         self.emitted = 0  # frames emitted so far
         self.voiced_f0: list[np.ndarray] = []
+        # YIN's per-frame analysis of the input frames [analysed_from, analysed_from + len) that lie wholly inside
+        # the input seen so far: later windows reuse it, so each step analyses only its new frames.
+        self.analysed_from = self.offset
+        self.analysed = np.zeros((3, 0))
         self.tail = np.zeros(0, np.float32)  # the previous chunk's cross-fade samples
         self.compute_seconds: list[float] = []
 
@@ -123,9 +128,10 @@ class StreamingConversion:
         wav = self.audio[(start - self.offset) * HOP_LENGTH : (window_end - self.offset) * HOP_LENGTH]
         # Each window peak-normalised on its own, as a whole file is: a running peak (unknown at the start, so early
         # chunks came out too loud) cost 0.09 WER on 5 pairs.
-        wav = wav * (PEAK / max(float(np.abs(wav).max()), MIN_PEAK))
+        scale = PEAK / max(float(np.abs(wav).max()), MIN_PEAK)
+        contour = self.contour(wav, start, scale)
+        wav = wav * scale
         mel = self.vc.front_end.wav_mel(wav)
-        contour = track_f0(wav)
         first = self.context  # the chunk's first frame within the window
         source_f0 = self.running_f0(contour[first : until - start])
         context = self.vc.stage_context(
@@ -139,6 +145,20 @@ class StreamingConversion:
         end = self.vocoder_context + length + CROSSFADE // HOP_LENGTH
         piece = self.vc.vocoder.span(staged[STAGE_CONTEXT:], self.vocoder_context, end)
         return self.crossfade(piece, length * HOP_LENGTH, final)
+
+    def contour(self, wav: np.ndarray, start: int, scale: float) -> np.ndarray:
+        """F0 per frame of the window `wav` (its frames from `start`, before scaling by `scale`), as `track_f0`
+        gives it but near the start, where the first two frames are analysed on the input before the window rather
+        than on padding."""
+        frames = framed(wav)
+        known = self.analysed_from + self.analysed.shape[1] - start  # window frames analysed before
+        fresh = np.stack(analyse_frames(frames[known:]))
+        # Frames whose 1024 samples lie inside the window (all but the last two) are final: keep them.
+        final = len(frames) - 2 - known
+        self.analysed = np.concatenate([self.analysed, fresh[:, :final]], axis=1)
+        window = np.concatenate([self.analysed[:, start - self.analysed_from :], fresh[:, final:]], axis=1)
+        f0, aper, rms = window
+        return voicing(f0, aper, rms * scale)
 
     def running_f0(self, new: np.ndarray) -> float | None:
         """Median F0 of the source's voiced frames so far, with the contour of the frames emitted now."""
@@ -163,6 +183,9 @@ class StreamingConversion:
         if drop > 0:
             self.audio = self.audio[drop * HOP_LENGTH :]
             self.offset = keep_from
+        if keep_from > self.analysed_from:
+            self.analysed = self.analysed[:, keep_from - self.analysed_from :]
+            self.analysed_from = keep_from
 
 
 def stream(

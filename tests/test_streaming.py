@@ -52,6 +52,34 @@ def test_how_the_input_is_cut_does_not_change_the_output(bundled, clip):
     np.testing.assert_allclose(uneven, even, atol=1e-5)
 
 
+def test_each_window_reuses_the_pitch_analysis_of_the_last(bundled, clip, monkeypatch):
+    """A window's contour is the whole window's `track_f0` (bar its first three frames: two come from real input
+    rather than padding, and the smoothing reaches one further), though each step analyses only its new frames."""
+    import mediumvc.streaming as streaming
+    from mediumvc.f0 import track_f0
+
+    wav, voice = clip
+    analysed, compared = [], []
+    real = streaming.analyse_frames
+    monkeypatch.setattr(streaming, "analyse_frames", lambda frames: analysed.append(len(frames)) or real(frames))
+    contour = StreamingConversion.contour
+
+    def checked(self, window, start, scale):
+        out = contour(self, window, start, scale)
+        compared.append((out, track_f0(window * scale)))
+        return out
+
+    monkeypatch.setattr(StreamingConversion, "contour", checked)
+    simulate(bundled, wav, voice, SETTINGS)
+    assert len(compared) > 5 and any((whole > 0).sum() > 10 for _, whole in compared)
+    for streamed, whole in compared:
+        assert np.mean((streamed[3:] > 0) == (whole[3:] > 0)) > 0.98
+        both = (streamed[3:] > 0) & (whole[3:] > 0)
+        np.testing.assert_allclose(streamed[3:][both], whole[3:][both], rtol=1e-3)
+    window = len(compared[1][1])
+    assert max(analysed[1:]) <= SETTINGS.chunk + SETTINGS.lookahead + 2 < window / 2
+
+
 def test_streamed_speech_is_continuous_and_sounds_like_the_offline_conversion(bundled, clip):
     _, voice = clip
     wav = bundled.front_end.load_source(str(SOURCE))  # the whole 5.2 s: the stream's statistics need time to settle
