@@ -41,13 +41,14 @@ class MelVocoder:
         self._bf16: Vocoder | None = None
 
     def running(self) -> Vocoder:
-        """The generator for the current precision: under bf16, the copy with bf16 weights (made once)."""
+        """The generator for the current precision: under bf16, the copy with bf16 weights (made at the first bf16
+        call: weights changed later are not seen by it)."""
         if self.precision == "fp32":
             return self.generator
         if self._bf16 is None:
             self._bf16 = copy.deepcopy(self.generator)
             for module in self._bf16.modules():  # what autocast would cast; norms, scales and buffers stay fp32
-                if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
+                if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
                     module.to(torch.bfloat16)
         return self._bf16
 
