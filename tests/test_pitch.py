@@ -150,7 +150,7 @@ def test_pitch_options_reach_the_stage_and_are_checked(pitch_model_dir, speech):
 
 @pytest.mark.parametrize("goal", [60.0, 70.0, 85.0, 150.0, 250.0, 350.0, 500.0])
 def test_targets_across_the_human_range_come_out_at_their_pitch(goal, tiny_converter):
-    """Stage, vocoder and finish, judged by pYIN (not our tracker, which the stage uses): within a semitone.
+    """Stage, vocoder and finish, judged by pYIN (not our tracker, which the stage uses): within half a semitone.
     Below the floor (90 Hz) the voice is rendered at 90 Hz and moved down after vocoding."""
     from mediumvc.evaluation.pitch import judged_f0
     from mediumvc.stages import StageContext
@@ -160,7 +160,7 @@ def test_targets_across_the_human_range_come_out_at_their_pitch(goal, tiny_conve
     context = StageContext(src, mel, TargetVoice(torch.zeros(256), f0=goal))
     stage = PitchStage()
     wav = stage.finish(tiny_converter.vocode(stage(mel, context)), context)
-    assert semitones(judged_f0(wav, 22050), goal) < 1.0
+    assert semitones(judged_f0(wav, 22050), goal) < 0.5
 
 
 def test_below_the_floor_the_vocoder_alone_misses_the_pitch(tiny_converter):

@@ -135,16 +135,23 @@ def harmonic_fine_structure(f0: np.ndarray, settings: PitchStage = PitchStage())
 
 
 def lower_pitch(wav: np.ndarray, rendered: np.ndarray, factor: float, reach: float = 3.0) -> np.ndarray:
-    """A waveform (N,) vocoded from a mel with the F0 contour `rendered` (T,) -> its pitch divided by `factor`.
-    The grains follow the waveform's own F0 where it is within `reach` semitones of the contour, else the
-    contour's (the vocoder does not follow every frame)."""
+    """A waveform (N,) vocoded from a mel with the F0 contour `rendered` (T,) -> the same at `rendered / factor`.
+    Where the waveform's own F0 is within `reach` semitones of the contour, the grains follow it and the ratio
+    takes it to the goal (the vocoder reads a contour a little off); elsewhere the contour and 1 / factor serve."""
     now = track_f0(wav)
     frames = min(len(now), len(rendered))
     now, rendered = now[:frames], np.asarray(rendered[:frames], dtype=np.float64)
     with np.errstate(all="ignore"):  # unvoiced frames: 0 / 0
-        close = (now > 0) & (rendered > 0) & (np.abs(12 * np.log2(now / rendered)) <= reach)
+        off = 12 * np.log2(now / rendered)
+    close = (now > 0) & (rendered > 0) & (np.abs(off) <= reach)
     f0 = np.where(close, now, rendered)
-    return shift_pitch(wav, f0, np.full(frames, 1.0 / factor))
+    # How far the vocoder read the contour off, as a running median over close frames (the tracker's frame-to-frame
+    # jitter is not the vocoder's), removed along with the factor.
+    offset = np.zeros(frames)
+    for t in np.flatnonzero(close):
+        near = np.flatnonzero(close[max(0, t - 4) : t + 5]) + max(0, t - 4)
+        offset[t] = np.median(off[near])
+    return shift_pitch(wav, f0, 2 ** (-offset / 12) / factor)
 
 
 def impose_pitch(mel: torch.Tensor, f0: np.ndarray, settings: PitchStage = PitchStage()) -> torch.Tensor:
