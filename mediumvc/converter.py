@@ -20,7 +20,7 @@ from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, AudioLike, load_audio, peak_
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.content.model import ContentModel
 from mediumvc.errors import CheckpointError, MediumVCError
-from mediumvc.f0 import median_f0, track_f0
+from mediumvc.f0 import F0_MIN, track_f0, voice_f0
 from mediumvc.mel import MelFrontEnd
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.runtime import autocast, check_precision, resolve_device, single_threaded_blas
@@ -204,22 +204,31 @@ class VoiceConverter:
         recordings = [recordings] if is_single_recording(recordings) else list(recordings)
         limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE)
         contours, mels, contents = [], [], []
+        load = lambda r: peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit])  # as a source is
         for r in recordings:  # one recording in memory at a time
-            wav = peak_normalize(load_audio(r, min_samples=HOP_LENGTH)[:limit])  # as a source is
+            wav = load(r)
             mel = self.front_end.wav_mel(wav) if "frames" in needs or self.content_model is not None else None
             embedding, speech = self.content_model.features(mel) if self.content_model is not None else (None, None)
             if "f0" in needs:
-                contour = track_f0(wav)
-                contours.append(contour if speech is None else contour[speech.cpu().numpy()])
+                contours.append(self._speech_contour(wav, speech))
             if "frames" in needs:
                 if "content" in needs:
                     mel, embedding = mel[speech], embedding[speech]
                     contents.append(embedding)
                 mels.append(mel)
-        f0 = median_f0(np.concatenate(contours)) if contours else None
+        retrack = lambda f0_min: [self._speech_contour(load(r), None, f0_min) for r in recordings]
+        f0 = voice_f0(contours, retrack) if "f0" in needs else None
         frames = reference_frames(mels) if sum(len(m) for m in mels) else None  # None: no speech frame found
         content = reference_frames(contents) if frames is not None and contents else None
         return TargetVoice(dvector, f0, frames, content)
+
+    def _speech_contour(self, wav: np.ndarray, speech: torch.Tensor | None, f0_min: float = F0_MIN) -> np.ndarray:
+        """F0 of a target recording's speech frames (`speech`: the content model's mask; None = found here when
+        the model has a content model, else every frame)."""
+        if speech is None and self.content_model is not None:
+            speech = self.content_model.features(self.front_end.wav_mel(wav))[1]
+        contour = track_f0(wav, f0_min=f0_min)
+        return contour if speech is None else contour[speech.cpu().numpy()]
 
     def embed_speaker(self, recordings: AudioLike | Sequence[AudioLike]) -> torch.Tensor:
         """Recordings of the target speaker -> (256,) unit d-vector (the mean over recordings, re-normalised).

@@ -12,13 +12,17 @@ from mediumvc.mel import framed
 
 F0_MIN = 60.0  # Hz: the tracker's search range
 F0_MAX = 500.0
+LOWEST = 50.0  # Hz: the search floor for a voice that reads below LOW_VOICE (see `voice_f0`)
+LOW_VOICE = 80.0
 BLOCK_FRAMES = 2048  # frames per block: bounded memory for hour-long inputs
 
 
-def _yin_block(frames: np.ndarray, threshold: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+def _yin_block(
+    frames: np.ndarray, threshold: float = 0.15, f0_min: float = F0_MIN
+) -> tuple[np.ndarray, np.ndarray]:
     """YIN on frames (t, 1024): (F0 Hz (t,), aperiodicity (t,): the normalised difference at the period)."""
     win = N_FFT // 2
-    min_lag, max_lag = int(SAMPLE_RATE / F0_MAX), int(SAMPLE_RATE / F0_MIN)
+    min_lag, max_lag = int(SAMPLE_RATE / F0_MAX), int(SAMPLE_RATE / f0_min)
     x = frames.astype(np.float64)
     # Difference function d(tau) = sum (x_j - x_{j+tau})^2 over a window of `win`, via FFT autocorrelation.
     spec = np.fft.rfft(x, n=2 * N_FFT, axis=1)
@@ -56,22 +60,35 @@ def _yin_block(frames: np.ndarray, threshold: float = 0.15) -> tuple[np.ndarray,
     return SAMPLE_RATE / period, mid
 
 
-def track_f0(wav: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -40.0) -> np.ndarray:
+def track_f0(
+    wav: np.ndarray, aperiodicity_max: float = 0.5, floor_db: float = -40.0, f0_min: float = F0_MIN
+) -> np.ndarray:
     """Waveform (N,) at 22.05 kHz -> F0 in Hz per mel frame (N // 256,); 0 where unvoiced.
 
-    YIN on the mel's frame grid; a frame is voiced when its normalised difference at the period is
-    below `aperiodicity_max` and its level is within `floor_db` of the loudest frame.
+    YIN on the mel's frame grid, searching `f0_min` to 500 Hz; a frame is voiced when its normalised difference
+    at the period is below `aperiodicity_max` and its level is within `floor_db` of the loudest frame.
     """
-    return voicing(*analyse_frames(framed(np.asarray(wav, dtype=np.float32))), aperiodicity_max, floor_db)
+    frames = framed(np.asarray(wav, dtype=np.float32))
+    return voicing(*analyse_frames(frames, f0_min), aperiodicity_max, floor_db)
 
 
-def analyse_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def voice_f0(contours: list[np.ndarray], retrack) -> float | None:
+    """The median F0 of a voice from its recordings' contours (`track_f0`). Below LOW_VOICE the usual 60 Hz
+    search floor reads the voice high (its lowest frames fall outside it), so `retrack(f0_min)` gives the
+    contours again searched from LOWEST; higher voices are not searched there (it invites octave-down errors)."""
+    f0 = median_f0(np.concatenate(contours)) if contours else None
+    if f0 is not None and f0 < LOW_VOICE:
+        f0 = median_f0(np.concatenate(retrack(LOWEST))) or f0
+    return f0
+
+
+def analyse_frames(frames: np.ndarray, f0_min: float = F0_MIN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames (t, 1024) on the mel's grid -> YIN's F0 (Hz), aperiodicity and RMS level of each (t,): what
     `voicing` decides from. F0 and aperiodicity do not change with the signal's scale; the level scales with it."""
     f0, aper, rms = np.zeros(len(frames)), np.ones(len(frames)), np.zeros(len(frames))
     for s in range(0, len(frames), BLOCK_FRAMES):  # blocks: an hour's frames in float64 would be 2.5 GB
         block = frames[s : s + BLOCK_FRAMES]
-        f0[s : s + BLOCK_FRAMES], aper[s : s + BLOCK_FRAMES] = _yin_block(block)
+        f0[s : s + BLOCK_FRAMES], aper[s : s + BLOCK_FRAMES] = _yin_block(block, f0_min=f0_min)
         rms[s : s + BLOCK_FRAMES] = np.sqrt(np.mean(block.astype(np.float64) ** 2, axis=1) + 1e-12)
     return f0, aper, rms
 
