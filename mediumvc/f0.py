@@ -5,6 +5,8 @@ Everything is numpy on the CPU, in blocks so that an hour of audio stays in boun
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from mediumvc.audio import N_FFT, SAMPLE_RATE
@@ -72,7 +74,7 @@ def track_f0(
     return voicing(*analyse_frames(frames, f0_min), aperiodicity_max, floor_db)
 
 
-def voice_f0(contours: list[np.ndarray], retrack) -> float | None:
+def voice_f0(contours: list[np.ndarray], retrack: Callable[[float], list[np.ndarray]]) -> float | None:
     """The median F0 of a voice from its recordings' contours (`track_f0`). Below LOW_VOICE the usual 60 Hz
     search floor reads the voice high (its lowest frames fall outside it), so `retrack(f0_min)` gives the
     contours again searched from LOWEST; higher voices are not searched there (it invites octave-down errors)."""
