@@ -19,9 +19,7 @@ LOW_VOICE = 80.0
 BLOCK_FRAMES = 2048  # frames per block: bounded memory for hour-long inputs
 
 
-def _yin_block(
-    frames: np.ndarray, threshold: float = 0.15, f0_min: float = F0_MIN
-) -> tuple[np.ndarray, np.ndarray]:
+def _yin_block(frames: np.ndarray, threshold: float = 0.15, f0_min: float = F0_MIN) -> tuple[np.ndarray, np.ndarray]:
     """YIN on frames (t, 1024): (F0 Hz (t,), aperiodicity (t,): the normalised difference at the period)."""
     win = N_FFT // 2
     min_lag, max_lag = int(SAMPLE_RATE / F0_MAX), int(SAMPLE_RATE / f0_min)
