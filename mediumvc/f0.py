@@ -1,4 +1,4 @@
-"""F0 on the mel's frame grid: our YIN tracker, the median of a contour, and moving a contour.
+"""F0 on the mel's frame grid: our YIN tracker, the median of a contour and of a voice, and moving a contour.
 
 Everything is numpy on the CPU, in blocks so that an hour of audio stays in bounded memory.
 """
