@@ -150,6 +150,17 @@ def test_stream_command_streams_a_file_and_reports_its_timing(tmp_path):
     assert sf.info(out).frames == len(load_audio(str(source))) // HOP_LENGTH * HOP_LENGTH
 
 
+def test_the_stream_command_says_when_a_target_is_too_low_to_land_live(bundled):
+    from mediumvc.cli.stream import low_voice_note
+    from mediumvc.voice import TargetVoice
+
+    low, usual = TargetVoice(torch.zeros(256), f0=62.0), TargetVoice(torch.zeros(256), f0=120.0)
+    assert "62 Hz" in low_voice_note(bundled, low) and "mediumvc convert" in low_voice_note(bundled, low)
+    assert low_voice_note(bundled, usual) is None
+    assert low_voice_note(bundled, usual, transpose=-12) is not None  # 60 Hz after the transpose
+    assert low_voice_note(bundled, low, pitch="source") is None  # the source's level: not known yet
+
+
 def test_live_streaming_without_an_audio_device_says_what_to_do():
     target = TARGET
     r = subprocess.run(

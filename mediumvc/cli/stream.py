@@ -59,9 +59,26 @@ def run(args: argparse.Namespace) -> int:
         f"{1000 * (settings.latency_seconds - settings.chunk_seconds):.0f} ms), {converter.precision}",
         file=sys.stderr,
     )
+    if note := low_voice_note(converter, voice, **pitch):
+        print(note, file=sys.stderr)
     if args.input:
         return stream_file(converter, source, voice, settings, args.output, pitch)
     return stream_live(converter, voice, settings, pitch, sounddevice)
+
+
+def low_voice_note(converter, voice, pitch: str = "target", transpose: float = 0.0) -> str | None:
+    """What to say when the target's pitch is below the pitch stage's floor: live, such a voice is not lowered
+    onto its pitch (the stage's `finish` needs the whole waveform), as a file conversion does."""
+    stage = next((s for s in converter.stages if s.name == "pitch"), None)
+    if stage is None or pitch != "target" or not voice.f0:
+        return None
+    level = voice.f0 * 2 ** (transpose / 12)
+    if level >= stage.floor:
+        return None
+    return (
+        f"the target's pitch (about {level:.0f} Hz) is below {stage.floor:.0f} Hz: live it comes out higher (a 60 Hz "
+        "voice near 71 Hz, 70 near 80); `mediumvc convert` brings it down to its pitch"
+    )
 
 
 BEHIND = (
