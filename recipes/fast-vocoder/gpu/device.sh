@@ -1,5 +1,5 @@
 #!/bin/bash
-# One device call (carry .gpu): the wheels, the widened start, then three runs side by side for MINUTES each.
+# One device call (carry .gpu): the wheels, the widened start, then four runs side by side for MINUTES each.
 #   bash recipes/fast-vocoder/gpu/device.sh [MINUTES] [DEVICE]
 # A dry run here: mkdir -p /tmp/site; PACK=TINY_PACK OUT=/tmp/fv_out bash recipes/fast-vocoder/gpu/device.sh 0.2 cpu
 set -euo pipefail
@@ -13,4 +13,5 @@ nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader 2>/de
 pack=${PACK:-.gpu/fastvoc}
 python3 recipes/fast-vocoder/widen.py "$pack/init" /tmp/wide_init
 python3 recipes/fast-vocoder/gpu/run.py "$pack" /tmp/fv "$out" --copies 3 --minutes "$minutes" --device "$device" \
-  --run plain:--batch=128 --run "adv:--batch=128 --adversarial=0.1" --run "wide:--batch=128 --init=/tmp/wide_init"
+  --run plain:--batch=128 --run "adv:--batch=128 --adversarial=0.1" --run "adv3:--batch=128 --adversarial=0.3" \
+  --run "wide:--batch=128 --init=/tmp/wide_init"
