@@ -147,10 +147,11 @@ def lower_pitch(wav: np.ndarray, rendered: np.ndarray, factor: float, reach: flo
     f0 = np.where(close, now, rendered)
     # How far the vocoder read the contour off, as a running median over close frames (the tracker's frame-to-frame
     # jitter is not the vocoder's), removed along with the factor.
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.pad(np.where(close, off, np.nan), 4, constant_values=np.nan), 9
+    )
     offset = np.zeros(frames)
-    for t in np.flatnonzero(close):
-        near = np.flatnonzero(close[max(0, t - 4) : t + 5]) + max(0, t - 4)
-        offset[t] = np.median(off[near])
+    offset[close] = np.nanmedian(windows[close], axis=1)  # each window holds its own close frame
     return shift_pitch(wav, f0, 2 ** (-offset / 12) / factor)
 
 

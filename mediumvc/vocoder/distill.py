@@ -83,11 +83,12 @@ def load_items(data: str | Path) -> tuple[list[Item], list[Item]]:
     return train, held
 
 
-def interleaved(items: list[Item]) -> list[Item]:
-    """Items of each kind in turn (real, converted, real, ...), so the first few held out cover both."""
+def interleaved(items: list, kind=lambda item: item.kind) -> list:
+    """Items of each kind in turn (real, converted, real, ...), so the first few held out cover both; `kind`
+    reads an item's kind (index rows too: `lambda row: row["kind"]`)."""
     kinds = {}
     for item in items:
-        kinds.setdefault(item.kind, []).append(item)
+        kinds.setdefault(kind(item), []).append(item)
     rounds = max((len(group) for group in kinds.values()), default=0)
     return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
 

@@ -25,6 +25,7 @@ import numpy as np
 from safetensors.torch import load_file, save_file
 
 from mediumvc.vocoder import load_hifigan
+from mediumvc.vocoder.distill import interleaved
 
 SCALE = 1.25  # the normalised mels lie in [0, about 1.2]
 FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 80}, {"id": lzma.FILTER_LZMA2, "preset": 9}]
@@ -47,14 +48,6 @@ def unpack_mels(pack: Path) -> list[tuple[dict, np.ndarray]]:
     return list(zip(rows, mels))
 
 
-def kinds_in_turn(rows: list[dict]) -> list[dict]:
-    kinds: dict[str, list[dict]] = {}
-    for r in rows:
-        kinds.setdefault(r["kind"], []).append(r)
-    rounds = max(map(len, kinds.values()), default=0)
-    return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", type=Path)
@@ -66,7 +59,7 @@ def main() -> int:
         rows = list(csv.DictReader(f, delimiter="\t"))
     held = [r for r in rows if r["split"] == "val"]
     train, total = [], 0
-    for r in kinds_in_turn([r for r in rows if r["split"] != "val"]):
+    for r in interleaved([r for r in rows if r["split"] != "val"], kind=lambda r: r["kind"]):
         if total + int(r["frames"]) > args.frames:
             break
         train.append(r)
