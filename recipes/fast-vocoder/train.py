@@ -1,7 +1,7 @@
 """Distil the fast vocoder from HiFi-GAN V1 on a folder from prepare.py, resuming from OUT/last.pt, then export it.
 
     python recipes/fast-vocoder/train.py DATA OUT [--steps 50000] [--threads 1] [--set dim=384 ...] [--export DIR]
-        [--init PART_DIR] [--minutes M] [--device cuda]
+        [--init PART_DIR] [--minutes M] [--device cuda] [--complex 0.5] [--adversarial W]
 
 OUT/log.jsonl: the loss terms, and on the held-out items the loss and PESQ-wb against the teacher, every
 `--eval-every` steps. The exported directory ships in a model directory with
@@ -31,6 +31,9 @@ def main() -> int:
     ap.add_argument(
         "--adversarial", type=float, default=0.0, help="weight of the spectrogram discriminator's terms (0 = none)"
     )
+    ap.add_argument(
+        "--complex", type=float, default=DistillConfig.complex, help="weight of the complex-STFT (phase) term"
+    )
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -54,6 +57,7 @@ def main() -> int:
         batch=args.batch,
         lr=args.lr,
         adversarial=args.adversarial,
+        complex=args.complex,
         eval_every=args.eval_every,
     )
     seconds = args.minutes * 60 if args.minutes else None
