@@ -23,7 +23,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.errors import MediumVCError
-from mediumvc.mel import MelSpectrogram, denormalize_mel
+from mediumvc.mel import N_FFT, PAD, MelSpectrogram, denormalize_mel
 from mediumvc.training.snapshot import read_snapshot, restore, write_snapshot
 from mediumvc.vocoder.istft import ISTFTVocoder, ISTFTVocoderConfig
 
@@ -35,7 +35,8 @@ RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))  # (n_fft, hop) of the mult
 class DistillConfig:
     """crop / margin: frames scored per crop and frames of context on each side of it.
     Loss weights: spectral convergence + log-magnitude over three STFT resolutions (`stft`), L1 of the log-mel
-    (`mel`), and L1 of the complex 1024-point STFT (`complex`), which asks for the teacher's phase too.
+    (`mel`), L1 of the complex 1024-point STFT (`complex`), which asks for the teacher's phase too, and the
+    phase of the student's own frames against the teacher's on the same grid (`phase`: `phase_loss`).
     adversarial: weight of a spectrogram discriminator's least-squares loss plus twice its feature matching
     (0 = none); a run may switch it on when resumed (the discriminator then starts fresh)."""
 
@@ -49,6 +50,7 @@ class DistillConfig:
     stft: float = 1.0
     mel: float = 1.0
     complex: float = 0.5
+    phase: float = 0.0
     adversarial: float = 0.0
     ckpt_every: int = 250
     eval_every: int = 1000
@@ -126,7 +128,10 @@ class DistillLoss(torch.nn.Module):
         self.config = config
         self.mel = MelSpectrogram()
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor, spectra: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """spectra: the student's frames (B, N / 256, 513) behind `pred`, for the phase term."""
         c = self.config
         terms = {"stft": pred.new_zeros(()), "mel": pred.new_zeros(()), "complex": pred.new_zeros(())}
         for n_fft, hop in RESOLUTIONS:
@@ -138,7 +143,30 @@ class DistillLoss(torch.nn.Module):
                 terms["complex"] = F.l1_loss(torch.view_as_real(p), torch.view_as_real(t))
         terms["mel"] = F.l1_loss(self.mel(pred), self.mel(target))
         total = c.stft * terms["stft"] + c.mel * terms["mel"] + c.complex * terms["complex"]
+        if c.phase and spectra is not None:
+            terms["phase"] = phase_loss(spectra, target)
+            total = total + c.phase * terms["phase"]
         return total, {k: round(float(v.detach()), 4) for k, v in terms.items()}
+
+
+def phase_loss(spectra: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """How far the student's frame phases are from the teacher's, on the student's own grid: frame t of a crop
+    covers its samples t * 256 - 384 .. + 1024, so the teacher's frames that fit in its samples (t = 2 .. T - 3)
+    are taken the same way. Anti-wrapped differences (the distance on the circle) of the phase, of its step
+    across bins (group delay) and of its step across frames (instantaneous frequency), each weighted by the
+    teacher's magnitude: the frames' phases are what the overlap-add must line up, and what the STFT losses on
+    the summed waveform reach only through it. spectra (B, T, 513), target (B, T * 256) -> a scalar."""
+    window = torch.hann_window(N_FFT, device=target.device)
+    teacher = torch.fft.rfft(target[:, 2 * HOP_LENGTH - PAD :].unfold(-1, N_FFT, HOP_LENGTH) * window)
+    student = spectra[:, 2 : 2 + teacher.shape[1]]
+    weight = teacher.abs()
+    weight = weight / weight.mean(dim=(1, 2), keepdim=True).clamp_min(1e-8)
+    s, t = student.angle(), teacher.angle()
+    wrapped = lambda x: (x - 2 * math.pi * torch.round(x / (2 * math.pi))).abs()
+    same = (weight * wrapped(s - t)).mean()
+    group_delay = (weight[..., 1:] * wrapped(s.diff(dim=-1) - t.diff(dim=-1))).mean()
+    frequency = (weight[:, 1:] * wrapped(s.diff(dim=1) - t.diff(dim=1))).mean()
+    return (same + group_delay + frequency) / 3
 
 
 class SpectrogramDiscriminator(torch.nn.Module):
@@ -185,10 +213,19 @@ def generator_terms(disc: SpectrogramDiscriminator, pred: torch.Tensor, target: 
     return adversarial + 2 * matching
 
 
+def student_frames(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised mels (B, T, 80) -> the student's spectra (B, T - 2 * margin, 513) and samples
+    (B, (T - 2 * margin) * 256) of the middle frames."""
+    spectra = model.spectrum(denormalize_mel(mel.to(model.window.device)).transpose(1, 2))
+    wav = model.synthesize(spectra)[:, 0]
+    return spectra[:, margin : spectra.shape[1] - margin], wav[
+        :, margin * HOP_LENGTH : wav.shape[1] - margin * HOP_LENGTH
+    ]
+
+
 def student_wave(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> torch.Tensor:
     """Normalised mels (B, T, 80) -> the student's samples (B, (T - 2 * margin) * 256) of the middle frames."""
-    wav = model(denormalize_mel(mel.to(model.window.device)).transpose(1, 2))[:, 0]
-    return wav[:, margin * HOP_LENGTH : wav.shape[1] - margin * HOP_LENGTH]
+    return student_frames(model, mel, margin)[1]
 
 
 @torch.inference_mode()
@@ -294,8 +331,8 @@ def distill(
         model.train()
         mel, target = make_batch(train_items, config, step)
         target = target.to(device)
-        pred = student_wave(model, mel, config.margin)
-        loss, terms = loss_fn(pred, target)
+        spectra, pred = student_frames(model, mel, config.margin)
+        loss, terms = loss_fn(pred, target, spectra)
         if disc is not None:
             disc_loss = discriminator_loss(disc, pred, target)
             disc_optim.zero_grad()

@@ -80,7 +80,11 @@ class ISTFTVocoder(Vocoder):
         return torch.polar(magnitude, phase)
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        frames = torch.fft.irfft(self.spectrum(log_mel), n=N_FFT) * self.window  # (B, T, 1024)
+        return self.synthesize(self.spectrum(log_mel))
+
+    def synthesize(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """Complex spectra (B, T, 513) -> waveform (B, 1, T * 256): each frame's inverse FFT, windowed, overlap-added."""
+        frames = torch.fft.irfft(spectrum, n=N_FFT) * self.window  # (B, T, 1024)
         wav = overlap_add(frames, self.window)
         return wav if self.training else wav.clamp(-1.0, 1.0)
 

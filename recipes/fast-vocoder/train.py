@@ -34,6 +34,9 @@ def main() -> int:
     ap.add_argument(
         "--complex", type=float, default=DistillConfig.complex, help="weight of the complex-STFT (phase) term"
     )
+    ap.add_argument(
+        "--phase", type=float, default=DistillConfig.phase, help="weight of the phase terms on the student's frames"
+    )
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -58,6 +61,7 @@ def main() -> int:
         lr=args.lr,
         adversarial=args.adversarial,
         complex=args.complex,
+        phase=args.phase,
         eval_every=args.eval_every,
     )
     seconds = args.minutes * 60 if args.minutes else None

@@ -13,5 +13,5 @@ nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader 2>/de
 pack=${PACK:-.gpu/fastvoc}
 python3 recipes/fast-vocoder/widen.py "$pack/init" /tmp/wide_init
 python3 recipes/fast-vocoder/gpu/run.py "$pack" /tmp/fv "$out" --copies 3 --minutes "$minutes" --device "$device" \
-  --run plain:--batch=128 --run "adv:--batch=128 --adversarial=0.1" --run "adv3:--batch=128 --adversarial=0.3" \
-  --run "wide:--batch=128 --init=/tmp/wide_init"
+  --run "adv:--batch=128 --adversarial=0.1" --run "adv3:--batch=128 --adversarial=0.3" \
+  --run "phase:--batch=128 --adversarial=0.1 --phase=1" --run "wide:--batch=128 --adversarial=0.1 --init=/tmp/wide_init"
