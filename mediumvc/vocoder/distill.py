@@ -150,12 +150,11 @@ class DistillLoss(torch.nn.Module):
 
 
 def phase_loss(spectra: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """How far the student's frame phases are from the teacher's, on the student's own grid: frame t of a crop
-    covers its samples t * 256 - 384 .. + 1024, so the teacher's frames that fit in its samples (t = 2 .. T - 3)
-    are taken the same way. Anti-wrapped differences (the distance on the circle) of the phase, of its step
-    across bins (group delay) and of its step across frames (instantaneous frequency), each weighted by the
-    teacher's magnitude: the frames' phases are what the overlap-add must line up, and what the STFT losses on
-    the summed waveform reach only through it. spectra (B, T, 513), target (B, T * 256) -> a scalar."""
+    """The distance of the student's frame phases to the teacher's frames on the same grid: spectra (B, T, 513)
+    of frames t, each covering samples t * 256 - 384 .. + 1024 of the crop, and the teacher's samples
+    (B, T * 256), framed alike where they hold a whole frame (t = 2 .. T - 3) -> a scalar. The mean of three
+    distances on the circle, each weighted by the teacher's magnitude: of the phase, of its step across bins
+    (group delay) and of its step across frames (instantaneous frequency)."""
     window = torch.hann_window(N_FFT, device=target.device)
     teacher = torch.fft.rfft(target[:, 2 * HOP_LENGTH - PAD :].unfold(-1, N_FFT, HOP_LENGTH) * window)
     student = spectra[:, 2 : 2 + teacher.shape[1]]
@@ -218,9 +217,8 @@ def student_frames(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> tuple
     (B, (T - 2 * margin) * 256) of the middle frames."""
     spectra = model.spectrum(denormalize_mel(mel.to(model.window.device)).transpose(1, 2))
     wav = model.synthesize(spectra)[:, 0]
-    return spectra[:, margin : spectra.shape[1] - margin], wav[
-        :, margin * HOP_LENGTH : wav.shape[1] - margin * HOP_LENGTH
-    ]
+    frames = slice(margin, spectra.shape[1] - margin)
+    return spectra[:, frames], wav[:, frames.start * HOP_LENGTH : frames.stop * HOP_LENGTH]
 
 
 def student_wave(model: ISTFTVocoder, mel: torch.Tensor, margin: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Distil the fast vocoder from HiFi-GAN V1 on a folder from prepare.py, resuming from OUT/last.pt, then export it.
 
     python recipes/fast-vocoder/train.py DATA OUT [--steps 50000] [--threads 1] [--set dim=384 ...] [--export DIR]
-        [--init PART_DIR] [--minutes M] [--device cuda] [--complex 0.5] [--adversarial W]
+        [--init PART_DIR] [--minutes M] [--device cuda] [--complex 0.5] [--phase W] [--adversarial W]
 
 OUT/log.jsonl: the loss terms, and on the held-out items the loss and PESQ-wb against the teacher, every
 `--eval-every` steps. The exported directory ships in a model directory with
