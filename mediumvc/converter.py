@@ -20,7 +20,7 @@ from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE, AudioLike, load_audio, peak_
 from mediumvc.checkpoint import load_model_dir
 from mediumvc.content.model import ContentModel
 from mediumvc.errors import CheckpointError, MediumVCError
-from mediumvc.f0 import F0_MIN, track_f0, voice_f0
+from mediumvc.f0 import F0_MIN, source_contour, track_f0, voice_f0
 from mediumvc.mel import MelFrontEnd
 from mediumvc.nets.mediumvc import MediumVC
 from mediumvc.runtime import autocast, check_precision, resolve_device, single_threaded_blas
@@ -270,7 +270,7 @@ class VoiceConverter:
         """What the stages see of a source `wav` (N,) with mel (T, 80) and the target: `StageContext` with the
         source's content embeddings when a stage needs them; `options` are StageContext's other fields."""
         if "f0" in self.needs and "source_contour" not in options:  # tracked once for the mel and the waveform
-            options["source_contour"] = track_f0(wav)
+            options["source_contour"] = source_contour(wav)
         if "content" not in self.needs:
             return StageContext(wav, mel, voice, **options)
         embedding, speech = self.content_model.features(mel)

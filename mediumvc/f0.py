@@ -82,6 +82,14 @@ def voice_f0(contours: list[np.ndarray], retrack: Callable[[float], list[np.ndar
     return f0
 
 
+def source_contour(wav: np.ndarray) -> np.ndarray:
+    """`track_f0` of a source, searched again from LOWEST when its voice reads below LOW_VOICE (as `voice_f0`
+    does for a target), so that a very low voice keeps its lowest frames voiced."""
+    contour = track_f0(wav)
+    f0 = median_f0(contour)
+    return track_f0(wav, f0_min=LOWEST) if f0 is not None and f0 < LOW_VOICE else contour
+
+
 def analyse_frames(frames: np.ndarray, f0_min: float = F0_MIN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames (t, 1024) on the mel's grid -> YIN's F0 (Hz), aperiodicity and RMS level of each (t,): what
     `voicing` decides from. F0 and aperiodicity do not change with the signal's scale; the level scales with it."""

@@ -21,7 +21,7 @@ import soundfile as sf
 from mediumvc.audio import HOP_LENGTH, PEAK, SAMPLE_RATE, SILENCE_PEAK
 from mediumvc.converter import VoiceConverter, overlapping_windows
 from mediumvc.errors import AudioError
-from mediumvc.f0 import median_f0, track_f0
+from mediumvc.f0 import median_f0, source_contour
 from mediumvc.files import atomic_write
 from mediumvc.runtime import single_threaded_blas
 from mediumvc.voice import TargetVoice
@@ -70,7 +70,7 @@ def scan(path: str | Path, block_seconds: float = SEGMENT_SECONDS) -> tuple[floa
             if not np.all(np.isfinite(block)):
                 raise AudioError(f"{path} contains NaN or infinite samples: fix or re-export the recording")
             peak = max(peak, float(np.abs(block).max()))
-            contour = track_f0(block)
+            contour = source_contour(block)
             voiced.append(contour[contour > 0])
     return peak, median_f0(np.concatenate(voiced)) if voiced else None
 

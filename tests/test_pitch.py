@@ -12,7 +12,7 @@ from mediumvc.checkpoint import load_model_dir, save_model_dir
 from mediumvc.config import load_config
 from mediumvc.converter import VoiceConverter
 from mediumvc.errors import CheckpointError
-from mediumvc.f0 import median_f0, track_f0, transpose_contour
+from mediumvc.f0 import median_f0, source_contour, track_f0, transpose_contour
 from mediumvc.mel import MelSpectrogram, denormalize_mel
 from mediumvc.stages.pitch import PitchStage, _envelope, harmonic_fine_structure, impose_pitch
 from mediumvc.voice import TargetVoice
@@ -175,6 +175,27 @@ def test_a_very_low_target_voice_is_measured_at_its_pitch(pitch_model_dir, speec
     assert semitones(median_f0(track_f0(low)), truth) > 0.5  # the usual search alone
     voice = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu").target_voice([(low, 22050)])
     assert semitones(voice.f0, truth) < 0.3
+
+
+def test_a_very_low_source_keeps_its_lowest_frames_voiced(pitch_model_dir, speech):
+    """The same voice as a source: the usual search leaves its lowest frames unvoiced and reads it high; the
+    contour the stages get (searched again from 50 Hz) voices more of them and reads it as pYIN does."""
+    import librosa
+
+    from mediumvc.evaluation.pitch import judged_f0
+
+    low = librosa.effects.pitch_shift(load_audio(speech["p226_003"]), sr=22050, n_steps=-12)
+    truth = judged_f0(low, 22050)
+    usual, contour = track_f0(low), source_contour(low)
+    assert (contour > 0).sum() > 1.1 * (usual > 0).sum()
+    assert semitones(median_f0(usual), truth) > 1.0
+    assert semitones(median_f0(contour), truth) < 0.4
+    vc = VoiceConverter.from_pretrained(pitch_model_dir, device="cpu")
+    context = vc.stage_context(low, vc.source_mel(low), TargetVoice(torch.zeros(256), f0=120.0))
+    assert np.array_equal(context.source_contour, contour)
+    # A voice in the usual range is tracked as before.
+    normal = load_audio(speech["p226_003"])
+    assert np.array_equal(source_contour(normal), track_f0(normal))
 
 
 def test_below_the_floor_the_vocoder_alone_misses_the_pitch(tiny_converter):

@@ -21,7 +21,7 @@ import torch
 from scipy.fft import dct, idct
 
 from mediumvc.audio import N_FFT, SAMPLE_RATE
-from mediumvc.f0 import BLOCK_FRAMES, median_f0, track_f0, transpose_contour
+from mediumvc.f0 import BLOCK_FRAMES, median_f0, source_contour, track_f0, transpose_contour
 from mediumvc.mel import denormalize_mel, mel_filterbank, normalize_mel
 from mediumvc.psola import shift_pitch
 from mediumvc.stages.base import Stage, StageContext
@@ -55,7 +55,7 @@ class PitchStage(Stage):
         leaves the pitch alone."""
         if context.voice.f0 is None and context.pitch == "target":
             return None
-        f0 = context.source_contour if context.source_contour is not None else track_f0(context.source_wav)
+        f0 = context.source_contour if context.source_contour is not None else source_contour(context.source_wav)
         source_f0 = context.source_f0 or median_f0(f0)
         if source_f0 is None:
             return None
