@@ -77,17 +77,19 @@ def voice_f0(contours: list[np.ndarray], retrack: Callable[[float], list[np.ndar
     search floor reads the voice high (its lowest frames fall outside it), so `retrack(f0_min)` gives the
     contours again searched from LOWEST; higher voices are not searched there (it invites octave-down errors)."""
     f0 = median_f0(np.concatenate(contours)) if contours else None
-    if f0 is not None and f0 < LOW_VOICE:
-        f0 = median_f0(np.concatenate(retrack(LOWEST))) or f0
-    return f0
+    return (median_f0(np.concatenate(retrack(LOWEST))) or f0) if reads_low(f0) else f0
 
 
 def source_contour(wav: np.ndarray) -> np.ndarray:
     """`track_f0` of a source, searched again from LOWEST when its voice reads below LOW_VOICE (as `voice_f0`
     does for a target), so that a very low voice keeps its lowest frames voiced."""
     contour = track_f0(wav)
-    f0 = median_f0(contour)
-    return track_f0(wav, f0_min=LOWEST) if f0 is not None and f0 < LOW_VOICE else contour
+    return track_f0(wav, f0_min=LOWEST) if reads_low(median_f0(contour)) else contour
+
+
+def reads_low(f0: float | None) -> bool:
+    """Whether a voice's median F0 (None: not enough voiced frames) is low enough to search again from LOWEST."""
+    return f0 is not None and f0 < LOW_VOICE
 
 
 def analyse_frames(frames: np.ndarray, f0_min: float = F0_MIN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

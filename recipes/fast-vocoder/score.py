@@ -16,13 +16,14 @@ import librosa
 import numpy as np
 import torch
 
+from mediumvc.audio import HOP_LENGTH, SAMPLE_RATE
 from mediumvc.checkpoint import load_part_dir
 from mediumvc.evaluation.quality import dnsmos
 from mediumvc.vocoder.distill import interleaved, load_items, pesq_wb, student_wave
 
 
 def rtf(net: torch.nn.Module, seconds: float = 5.0, repeats: int = 5) -> float:
-    mel = torch.randn(1, 80, int(seconds * 22050 / 256)) - 5
+    mel = torch.randn(1, 80, int(seconds * SAMPLE_RATE / HOP_LENGTH)) - 5
     with torch.inference_mode():
         net(mel)
         start = time.perf_counter()
@@ -32,7 +33,7 @@ def rtf(net: torch.nn.Module, seconds: float = 5.0, repeats: int = 5) -> float:
 
 
 def mos(wav: np.ndarray) -> float:
-    return dnsmos(librosa.resample(wav.astype(np.float32), orig_sr=22050, target_sr=16000))["ovrl"]
+    return dnsmos(librosa.resample(wav.astype(np.float32), orig_sr=SAMPLE_RATE, target_sr=16000))["ovrl"]
 
 
 def main() -> int:
